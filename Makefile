@@ -1,0 +1,49 @@
+# fpga_flow — the README's commands are the contract: `make setup`, `make test`, `make demo`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-done
+MODEL ?= vgg16-pruned
+BOARD ?= Pynq-Z2
+JOBS ?= 2
+
+.PHONY: setup test test-slow demo bitstream report clean hwtools
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (fpga_flow needs Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@$(MAKE) --no-print-directory hwtools
+	@touch $(STAMP)
+
+# Verilator (rtlsim) and Yosys (synthesis) come from Debian's packages; apt is skipped when present.
+hwtools:
+	@if ! command -v verilator >/dev/null || ! command -v yosys >/dev/null; then \
+	  echo "installing verilator + yosys from apt"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq verilator yosys >/dev/null; \
+	fi
+	@echo "verilator: $$(verilator --version)"; echo "yosys:     $$(yosys -V)"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) -q -m slow
+
+demo: $(STAMP)
+	$(BIN)/fpga-flow demo
+
+bitstream: $(STAMP)
+	$(BIN)/fpga-flow bitstream --model $(MODEL) --board $(BOARD)
+
+report: $(STAMP)
+	$(BIN)/fpga-flow report
+
+clean:
+	rm -rf build

@@ -1,0 +1,51 @@
+"""`fpga-flow`: the command line. Each stage package contributes its commands via ``register``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from fpga_flow.errors import FlowError
+
+app = typer.Typer(
+    help="PyTorch -> prune -> quantize -> QONNX -> dataflow compiler -> RTL/rtlsim -> CPU-vs-FPGA report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Order = order in --help, following the data path.
+STAGE_CLIS = (
+    "fpga_flow.data.cli",
+    "fpga_flow.models.cli",
+    "fpga_flow.prune.cli",
+    "fpga_flow.quant.cli",
+    "fpga_flow.compiler.cli",
+    "fpga_flow.sim.cli",
+    "fpga_flow.synth.cli",
+    "fpga_flow.runtime.cli",
+    "fpga_flow.report.cli",
+    "fpga_flow.flow",
+)
+
+for _module in STAGE_CLIS:
+    importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    """Entry point: a FlowError becomes one red line and its exit code, never a traceback."""
+    try:
+        rc = app(standalone_mode=False)
+    except FlowError as err:
+        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(err.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    sys.exit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,1 @@
+"""QONNX -> folded hardware layers + estimates."""

@@ -1,0 +1,1 @@
+"""ISIC datasets: synthesize, inspect."""

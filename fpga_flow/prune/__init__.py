@@ -1,0 +1,1 @@
+"""structured pruning (SeReNe) + simplify."""

@@ -1,0 +1,1 @@
+"""Brevitas QAT + QONNX export."""

@@ -1,0 +1,1 @@
+"""CPU / rtlsim / PYNQ benchmark."""

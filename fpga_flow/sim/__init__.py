@@ -1,0 +1,1 @@
+"""Verilator rtlsim of a build."""

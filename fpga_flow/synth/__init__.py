@@ -1,0 +1,1 @@
+"""Yosys resources / Vivado bitstream of a build."""
