@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
 from rich.console import Console
 
@@ -37,15 +36,13 @@ for _module in STAGE_CLIS:
 
 
 def main() -> None:
-    """Entry point: a FlowError becomes one red line and its exit code, never a traceback."""
+    """Entry point: a FlowError becomes one red line and its exit code, never a traceback.
+
+    Typer's standalone mode already handles usage errors (exit 2) and Ctrl-C; everything else
+    that is a FlowError is caught here.
+    """
     try:
-        rc = app(standalone_mode=False)
+        app()
     except FlowError as err:
         Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(err.exit_code)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    sys.exit(rc if isinstance(rc, int) else 0)
