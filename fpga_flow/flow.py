@@ -1,17 +1,427 @@
-"""End-to-end flows: `bitstream` (one model/board) and `demo` (the embedded default)."""
+"""End-to-end flows: `bitstream` (one model/board) and `demo` (the embedded default).
+
+``bitstream``: data (synthetic by default) -> train (or reuse a checkpoint) -> prune + simplify ->
+quantize (Brevitas QAT, QONNX) -> build (compiler) -> codegen -> rtlsim verification -> Yosys ->
+Vivado (when on PATH) -> deploy folder -> bench -> metrics.  Each stage names the files it writes
+in ``build/<model>-<board>/``; a stage whose outputs exist is skipped, so a re-run resumes.
+Without Vivado everything else is built and the flow ends with one line and the exit code of
+``BitstreamSkipped``.  The stages call the other packages' public APIs (CONTRIBUTING.md).
+"""
 
 from __future__ import annotations
 
-import typer
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
 
-from fpga_flow.errors import NotBuiltYet
+import typer
+from rich.console import Console
+
+from fpga_flow.errors import BitstreamSkipped, FlowError, NotBuiltYet
+from fpga_flow.runtime.buildinfo import read_json, write_json
+
+console = Console()
+TASK = {"vgg16": "cls", "vgg16-pruned": "cls", "segnet": "seg", "segnet-pruned": "seg"}
+
+
+@dataclass
+class FlowConfig:
+    model: str = "vgg16-pruned"
+    board: str = "Pynq-Z2"
+    build_root: Path = Path("build")
+    data: Path | None = None  # an ISIC root; None -> the synthetic set
+    n_images: int = 240  # synthetic set size
+    image_size: int = 64  # model input (square)
+    width: float = 0.25  # width multiplier of the base model
+    epochs: int = 4
+    prune_epochs: int = 3
+    qat_epochs: int = 1
+    wbits: int = 4
+    abits: int = 4
+    target_fps: float | None = None
+    n_test: int = 8  # test images through rtlsim (deploy test data + hardware accuracy)
+    bench_repeats: int = 10
+    seed: int = 0
+
+    @property
+    def task(self) -> str:
+        if self.model not in TASK:
+            raise FlowError(f"unknown model {self.model!r} for the flow; choose one of {', '.join(TASK)}")
+        return TASK[self.model]
+
+    @property
+    def base(self) -> str:
+        return self.model.removesuffix("-pruned")
+
+    @property
+    def bdir(self) -> Path:
+        return Path(self.build_root) / f"{self.model}-{self.board}"
+
+    @property
+    def data_root(self) -> Path:
+        if self.data is not None:
+            return Path(self.data)
+        return Path(self.build_root) / "data" / f"synth-{self.task}-{self.image_size}-n{self.n_images}-s{self.seed}"
+
+
+@dataclass
+class Stage:
+    name: str
+    outputs: tuple[str, ...]  # relative to the build folder (data: to the data root)
+    run: Callable[["Flow"], None]
+    what: str = ""
+
+
+@dataclass
+class Flow:
+    cfg: FlowConfig
+    log: list[dict] = field(default_factory=list)
+
+    # ---- helpers -----------------------------------------------------------------------------
+    def path(self, rel: str) -> Path:
+        return self.cfg.bdir / rel
+
+    def loaders(self, batch_size: int = 16):
+        from fpga_flow.data import get_loaders
+
+        return get_loaders(self.cfg.data_root, self.cfg.task, image_size=self.cfg.image_size,
+                           batch_size=batch_size, seed=self.cfg.seed)
+
+    def note(self, text: str) -> None:
+        console.print(f"      {text}", highlight=False)
+
+    def done(self, stage: Stage) -> bool:
+        if stage.name == "data" and self.cfg.data is not None:
+            return False
+        root = self.cfg.data_root if stage.name == "data" else self.cfg.bdir
+        return bool(stage.outputs) and all((root / o).exists() for o in stage.outputs)
+
+    def run(self, stages: list[Stage]) -> None:
+        self.cfg.bdir.mkdir(parents=True, exist_ok=True)
+        state = read_json(self.path("flow.json")) or {}
+        state.update(model=self.cfg.model, board=self.cfg.board, task=self.cfg.task,
+                     config={k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.cfg).items()})
+        state.setdefault("stages", {})
+        skipped: BitstreamSkipped | None = None
+        stale = False  # once a stage re-runs, every later stage re-runs: its inputs changed
+        for i, st in enumerate(stages, 1):
+            head = f"[{i}/{len(stages)}] {st.name:<9}"
+            if not stale and self.done(st):
+                console.print(f"{head} skip: {', '.join(st.outputs)} exist", style="dim", highlight=False)
+                continue
+            console.print(f"{head} {st.what}", style="bold", highlight=False)
+            t0 = time.perf_counter()
+            try:
+                st.run(self)
+            except BitstreamSkipped as err:  # everything after Vivado still runs
+                skipped = err
+                state["stages"][st.name] = {"status": "skipped", "why": str(err)}
+                console.print(f"      skipped: {err}", style="yellow", highlight=False)
+                continue
+            except FlowError:
+                state["stages"][st.name] = {"status": "failed"}
+                write_json(self.path("flow.json"), state)
+                raise
+            dt = time.perf_counter() - t0
+            stale = stale or st.name != "data"
+            state["stages"][st.name] = {"status": "done", "seconds": round(dt, 2)}
+            write_json(self.path("flow.json"), state)
+            console.print(f"      done in {dt:.1f} s", style="green", highlight=False)
+        write_json(self.path("flow.json"), state)
+        if skipped is not None:
+            raise skipped
+
+
+def _api(modules: str | tuple[str, ...], *names: str, stage: str):
+    """The first of ``names`` found in ``modules`` (another stage's public API), or NotBuiltYet naming the stage."""
+    import importlib
+
+    modules = (modules,) if isinstance(modules, str) else modules
+    for module in modules:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name != module:  # the module exists but is broken: say so
+                raise NotBuiltYet(f"stage {stage}: {module} does not import ({err})") from None
+            continue
+        for n in names:
+            if hasattr(mod, n):
+                return getattr(mod, n)
+    raise NotBuiltYet(f"stage {stage}: none of {', '.join(names)} in {', '.join(modules)} yet")
+
+
+# ---- stages ------------------------------------------------------------------------------------
+def st_data(f: Flow) -> None:
+    from fpga_flow.data import synth
+
+    c = f.cfg
+    if c.data is not None:  # a real ISIC root: check its layout (cheap, every run)
+        from fpga_flow.data import index_dataset, resolve_root
+
+        idx = index_dataset(resolve_root(c.data), c.task)
+        f.note(f"{len(idx)} images in {c.data} ({idx.layout.name})")
+        return
+    summary = synth.generate(c.data_root, c.task, n=c.n_images, seed=c.seed, size=max(c.image_size, 32), overwrite=True)
+    write_json(c.data_root / "synth.json", summary)
+    f.note(f"synthetic {c.task} set: {c.n_images} images in {c.data_root}")
+
+
+def _model_cfg(c: FlowConfig, loaders) -> dict:
+    cfg = {"in_size": c.image_size, "width": c.width}
+    if c.task == "cls":
+        # classes present in the data (ISIC 2019's UNK column is empty): the loss's class weights count these
+        cfg["num_classes"] = int(max(loaders["train"].dataset.index.labels)) + 1
+    return cfg
+
+
+def st_train(f: Flow) -> None:
+    from fpga_flow.models import build
+    from fpga_flow.models.train import TrainConfig, fit
+
+    c = f.cfg
+    loaders = f.loaders()
+    cfg = _model_cfg(c, loaders)
+    res = fit(build(c.base, **cfg), loaders, c.task, TrainConfig(epochs=c.epochs, seed=c.seed, progress=True),
+              checkpoint=f.path("checkpoints/float.pt"), name=c.base, model_cfg=cfg)
+    f.note(f"float {c.base}: " + ", ".join(f"{k} {v:.3f}" for k, v in res.best.items() if k.startswith("test_")))
+
+
+def st_prune(f: Flow) -> None:
+    from fpga_flow.models import load_checkpoint, save_checkpoint
+    from fpga_flow.models.train import evaluate
+    from fpga_flow.prune.loop import PruneConfig
+    from fpga_flow.prune.pipeline import prune_zoo_model
+    from fpga_flow.runtime.backends.cpu import export_onnx
+
+    c = f.cfg
+    model, meta = load_checkpoint(f.path("checkpoints/float.pt"))
+    loaders = f.loaders()
+    cfg = PruneConfig(epochs=c.prune_epochs, patience=1, multiple_of=8, seed=c.seed)
+    p = prune_zoo_model(c.model, model, meta["config"], loaders, c.task, cfg, multiple_of=8)
+    f.note(p.result.message)
+    f.note(f"channels pruned {p.report.channels_pruned_pct:.1f} %, MACs x{p.report.macs_ratio:.2f} "
+           f"(hardware-friendly multiples of 8)")
+    (f.path("prune_report.md")).write_text(p.report.layers_markdown() + "\n")
+    write_json(f.path("prune_report.json"), p.report.to_dict())
+    metrics = {"pruned_fraction": p.result.pruned_fraction, **evaluate(p.model, loaders["test"], c.task)}
+    save_checkpoint(f.path("checkpoints/pruned.pt"), p.model, c.base, p.config, metrics)
+    shutil.copy2(f.path("checkpoints/pruned.pt"), f.path("model.pt"))  # the float model the CPU rows run
+    export_onnx(p.model, f.path("model.onnx"), (1, 3, c.image_size, c.image_size))
+
+
+def st_quantize(f: Flow) -> None:
+    from fpga_flow.quant import QuantSpec, quantize_flow
+
+    c = f.cfg
+    res = quantize_flow(str(f.path("checkpoints/pruned.pt")), QuantSpec(wbits=c.wbits, abits=c.abits),
+                        f.path("quant"), data=str(c.data_root), epochs=c.qat_epochs, seed=c.seed, log=f.note)
+    shutil.copy2(res.qonnx, f.path("model.qonnx.onnx"))
+
+
+def st_build(f: Flow) -> None:
+    build_dataflow = _api(("fpga_flow.compiler", "fpga_flow.compiler.build"), "build_dataflow", stage="build")
+    r = build_dataflow(f.path("quant/model.qonnx.onnx"), f.cfg.board, f.cfg.bdir, target_fps=f.cfg.target_fps)
+    fps = getattr(r, "fps", None)
+    if fps:
+        f.note(f"estimate: {fps:.1f} FPS at the {f.cfg.board} clock")
+
+
+def st_codegen(f: Flow) -> None:
+    _api("fpga_flow.codegen", "generate", stage="codegen")(f.cfg.bdir)
+
+
+def _test_set(f: Flow):
+    """The first n_test test images (float NCHW) and their labels."""
+    import numpy as np
+
+    xs, ys = [], []
+    for x, y in f.loaders(batch_size=f.cfg.n_test)["test"]:
+        xs.append(x.numpy())
+        ys.append(np.asarray(y))
+        if sum(len(a) for a in xs) >= f.cfg.n_test:
+            break
+    return np.concatenate(xs)[: f.cfg.n_test], np.concatenate(ys)[: f.cfg.n_test]
+
+
+def st_rtlsim(f: Flow) -> None:
+    """Run the test images through Verilator, check them against the dataflow graph, save the figures."""
+    import numpy as np
+
+    from fpga_flow.runtime import Accelerator
+    from fpga_flow.runtime.bench import bench_accelerator
+
+    c = f.cfg
+    x, y = _test_set(f)
+    with Accelerator("rtlsim", c.bdir, board=c.board) as acc:
+        res = acc.execute(x)
+        ref = _dataflow_reference(f, acc, x)
+        if ref is not None and not np.array_equal(ref, res.raw):
+            bad = int(np.argmax([not np.array_equal(a, b) for a, b in zip(ref, res.raw)]))
+            raise FlowError(f"{c.bdir}: rtlsim output of test image {bad} differs from dataflow.onnx execution")
+        f.note("rtlsim bit-exact vs dataflow.onnx on %d images" % len(x) if ref is not None
+               else "dataflow.onnx reference not available: rtlsim outputs not cross-checked")
+        r = bench_accelerator(acc, model=c.model, board=c.board, images=x[:1])
+    r.save(c.bdir)
+    f.note(f"rtlsim: {r.fps.median:.2f} FPS at the board clock ({r.details.get('cycles_per_frame')} cycles/frame)")
+    np.save(f.path("sim/test_inputs.npy"), x)
+    np.save(f.path("sim/test_labels.npy"), y)
+    np.save(f.path("sim/test_outputs.npy"), res.raw)
+    np.save(f.path("sim/test_pred.npy"), res.pred)
+
+
+def _dataflow_reference(f: Flow, acc, x):
+    """Integer outputs of ``dataflow.onnx`` by the hardware layers' numpy semantics (the compiler's view)."""
+    p = f.path("dataflow.onnx")
+    try:
+        from fpga_flow.sim.rtlsim import execute_hw_graph
+    except ImportError:
+        return None
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    return execute_hw_graph(ModelWrapper(str(p)), acc.spec.quantize_input(acc.prepare(x)))
+
+
+def st_synth(f: Flow) -> None:
+    rep = _api("fpga_flow.synth", "synthesize", stage="synth")(f.cfg.bdir, f.cfg.board)
+    if isinstance(rep, dict) and isinstance(rep.get("total"), dict):
+        t = rep["total"]
+        f.note("Yosys: " + ", ".join(f"{k.upper()} {t[k]}" for k in ("lut", "ff", "dsp", "bram18") if k in t)
+               + f" ({t.get('scope', '')}); fits {rep.get('board', {}).get('name', f.cfg.board)}: {rep.get('fits')}")
+
+
+def st_vivado(f: Flow) -> None:
+    """The synth stage's Vivado project (TCL always written); BitstreamSkipped when vivado is not on PATH."""
+    if shutil.which("vivado") is None:
+        try:  # keep the project TCL for a machine that has Vivado
+            from fpga_flow.boards import load_board
+            from fpga_flow.synth import write_vivado_tcl
+
+            tcl = write_vivado_tcl(f.cfg.bdir, load_board(f.cfg.board))
+        except (ImportError, FlowError):
+            tcl = None
+        raise BitstreamSkipped("bitstream not built: vivado is not on PATH"
+                               + (f" (project TCL: {tcl})" if tcl else "") + "; everything else is in "
+                               f"{f.cfg.bdir}, a re-run with vivado resumes here")
+    from fpga_flow.boards import load_board
+
+    bit = _api("fpga_flow.synth", "bitstream", stage="vivado")(f.cfg.bdir, load_board(f.cfg.board))
+    f.note(f"bitstream {bit}")
+
+
+def st_deploy(f: Flow) -> None:
+    from fpga_flow.runtime.deploy import make_deploy
+
+    import numpy as np
+
+    bits = sorted(f.cfg.bdir.glob("deploy/bitfile/*.bit")) or sorted(f.cfg.bdir.glob("vivado/**/*.bit"))
+    hwh = sorted(f.cfg.bdir.glob("deploy/bitfile/*.hwh")) or sorted(f.cfg.bdir.glob("vivado/**/*.hwh"))
+    out = make_deploy(f.cfg.bdir, inputs=np.load(f.path("sim/test_inputs.npy")),
+                      expected=np.load(f.path("sim/test_outputs.npy")), expected_pred=np.load(f.path("sim/test_pred.npy")),
+                      model=f.cfg.model, board=f.cfg.board, bitfile=bits[0] if bits else None,
+                      hwh=hwh[0] if hwh else None, float_onnx=f.path("model.onnx"))
+    np.save(out / "test_data" / "labels.npy", np.load(f.path("sim/test_labels.npy")))
+    f.note(f"deploy folder {out}" + ("" if bits else " (no bitfile: Vivado did not run)"))
+
+
+def st_bench(f: Flow) -> None:
+    from fpga_flow.runtime.cli import print_result, run_bench
+
+    c = f.cfg
+    for backend in ("cpu-torch", "cpu-onnxruntime", "estimate"):
+        print_result(run_bench(c.model, c.board, backend, c.build_root, warmup=2, repeats=c.bench_repeats))
+
+
+def st_metrics(f: Flow) -> None:
+    """Accuracy of float / pruned / quantized / hardware models (the report's accuracy table)."""
+    import numpy as np
+
+    from fpga_flow.data import metrics as M
+    from fpga_flow.models import load_checkpoint
+
+    def pick(d: dict, prefix: str = "") -> dict:
+        keys = ("balanced_accuracy", "accuracy", "iou", "dice")
+        return {k: float(d[prefix + k]) for k in keys if isinstance(d.get(prefix + k), (int, float))}
+
+    out = {"float": pick(load_checkpoint(f.path("checkpoints/float.pt"))[1]["metrics"], "test_") | {"note": "test split"},
+           "pruned": pick(load_checkpoint(f.path("checkpoints/pruned.pt"))[1]["metrics"]) | {"note": "test split"}}
+    q = read_json(f.path("quant/quant_summary.json")) or {}
+    qm = [v for k, v in (q.get("metrics") or {}).items() if k != "float"]
+    if qm:
+        out["quantized"] = pick(qm[-1]) | {"note": "test split"}
+    y, pred = np.load(f.path("sim/test_labels.npy")), np.load(f.path("sim/test_pred.npy"))
+    hw = ({"balanced_accuracy": M.balanced_accuracy(y, pred), "accuracy": M.accuracy(y, pred)} if f.cfg.task == "cls"
+          else {"iou": M.iou(pred, y), "dice": M.dice(pred, y)})
+    out["hardware"] = {k: float(v) for k, v in hw.items()} | {"note": f"rtlsim, first {len(y)} test images"}
+    write_json(f.path("metrics.json"), out)
+
+
+STAGES = (
+    Stage("data", ("synth.json",), st_data, "synthetic ISIC set"),
+    Stage("train", ("checkpoints/float.pt",), st_train, "train the float base model"),
+    Stage("prune", ("checkpoints/pruned.pt", "model.pt", "model.onnx"), st_prune, "SeReNe pruning + simplify"),
+    Stage("quantize", ("model.qonnx.onnx",), st_quantize, "Brevitas QAT + QONNX export"),
+    Stage("build", ("dataflow.onnx", "estimates.json", "io.json"), st_build, "dataflow compiler"),
+    Stage("codegen", ("rtl",), st_codegen, "RTL generation"),
+    Stage("rtlsim", ("bench/rtlsim.json", "sim/test_outputs.npy"), st_rtlsim, "Verilator: bit-exact check + cycles"),
+    Stage("synth", ("synth/report.json",), st_synth, "Yosys resources"),
+    Stage("vivado", ("deploy/bitfile/accel.bit", "deploy/bitfile/accel.hwh"), st_vivado, "Vivado bitstream"),
+    Stage("deploy", ("deploy/deploy.json",), st_deploy, "deploy folder"),
+    Stage("bench", ("bench/cpu-torch.json", "bench/cpu-onnxruntime.json", "bench/estimate.json"), st_bench, "CPU benchmarks"),
+    Stage("metrics", ("metrics.json",), st_metrics, "accuracy table"),
+)
+
+
+def run_bitstream(cfg: FlowConfig) -> Flow:
+    """The whole flow for one model/board; raises BitstreamSkipped at the end when Vivado is missing."""
+    cfg.task  # noqa: B018 - validates the model name before any work
+    f = Flow(cfg)
+    console.print(f"[bold]fpga-flow bitstream[/] {cfg.model} on {cfg.board} -> {cfg.bdir}")
+    f.run(list(STAGES))
+    return f
+
+
+DEMO = dict(n_images=160, image_size=32, width=0.125, epochs=3, prune_epochs=2, qat_epochs=1, n_test=4, bench_repeats=5)
+
+
+def run_demo(build_root: Path = Path("build"), board: str = "Pynq-Z2", models=("vgg16-pruned", "segnet-pruned")) -> Path:
+    """Small vgg16-pruned and segnet-pruned on the synthetic set, rtlsim, notebooks on rtlsim, the report."""
+    from fpga_flow.report.render import write_report
+    from fpga_flow.runtime.notebooks import run_deploy_notebook
+
+    t0 = time.perf_counter()
+    skipped = None
+    for model in models:
+        try:
+            run_bitstream(FlowConfig(model=model, board=board, build_root=build_root, **DEMO))
+        except BitstreamSkipped as err:
+            skipped = err
+        bdir = Path(build_root) / f"{model}-{board}"
+        console.print(f"[bold]notebook[/] {model} on rtlsim")
+        out = run_deploy_notebook(bdir / "deploy", backend="rtlsim")
+        console.print(f"      executed {out}", highlight=False)
+    rep = write_report(build_root)
+    console.print(f"[bold]report[/] {rep.markdown_path} and {rep.html_path}")
+    if skipped is not None:
+        console.print(f"[yellow]{skipped}[/]", highlight=False)
+    console.print(f"demo finished in {time.perf_counter() - t0:.0f} s")
+    return rep.markdown_path
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("bitstream", help="train -> prune -> quantize -> build -> rtlsim -> synth -> bitstream -> deploy (not built yet)")
-    def bitstream(model: str = typer.Option("vgg16-pruned"), board: str = typer.Option("Pynq-Z2")) -> None:
-        raise NotBuiltYet("`fpga-flow bitstream` is not built yet")
+    @app.command("bitstream", help="train -> prune -> quantize -> build -> rtlsim -> synth -> bitstream -> deploy (resumable)")
+    def bitstream(model: str = typer.Option("vgg16-pruned"), board: str = typer.Option("Pynq-Z2"),
+                  build_root: Path = typer.Option(Path("build")),
+                  data: Path = typer.Option(None, help="ISIC dataset root (default: the synthetic set)"),
+                  image_size: int = typer.Option(64), width: float = typer.Option(0.25),
+                  epochs: int = typer.Option(4), prune_epochs: int = typer.Option(3), qat_epochs: int = typer.Option(1),
+                  wbits: int = typer.Option(4), abits: int = typer.Option(4),
+                  target_fps: float = typer.Option(None), n_images: int = typer.Option(240)) -> None:
+        run_bitstream(FlowConfig(model=model, board=board, build_root=build_root, data=data, image_size=image_size,
+                                 width=width, epochs=epochs, prune_epochs=prune_epochs, qat_epochs=qat_epochs,
+                                 wbits=wbits, abits=abits, target_fps=target_fps, n_images=n_images))
 
-    @app.command("demo", help="the whole flow on the synthetic ISIC set, ending in the report (not built yet)")
-    def demo() -> None:
-        raise NotBuiltYet("`fpga-flow demo` is not built yet")
+    @app.command("demo", help="small vgg16-pruned + segnet-pruned on the synthetic ISIC set, rtlsim, notebooks, report")
+    def demo(build_root: Path = typer.Option(Path("build")), board: str = typer.Option("Pynq-Z2")) -> None:
+        run_demo(build_root, board)

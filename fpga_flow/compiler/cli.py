@@ -1,13 +1,62 @@
-"""CLI commands of fpga_flow.compiler."""
+"""CLI commands of fpga_flow.compiler: ``fpga-flow build``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-from fpga_flow.errors import NotBuiltYet
+from fpga_flow.errors import FlowError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def resolve_model(model: str, root: Path = REPO) -> tuple[Path, str]:
+    """A QONNX path, or a zoo name -> its exported QONNX (build/<model>/model.qonnx.onnx or the
+    newest build/quant/<model>*/model.qonnx.onnx)."""
+    p = Path(model)
+    if p.suffix == ".onnx" or p.is_file():
+        if not p.is_file():
+            raise FlowError(f"{p}: QONNX file not found")
+        stem = p.parent.name if p.name == "model.qonnx.onnx" else p.name.removesuffix(".onnx").removesuffix(".qonnx")
+        return p, stem
+    cands = [root / "build" / model / "model.qonnx.onnx"]
+    cands += sorted((root / "build" / "quant").glob(f"{model}-w*a*/model.qonnx.onnx"),
+                    key=lambda q: q.stat().st_mtime, reverse=True)
+    for c in cands:
+        if c.is_file():
+            return c, model
+    raise FlowError(f"no QONNX export for zoo model '{model}' (looked for build/{model}/model.qonnx.onnx and "
+                    f"build/quant/{model}-w*a*/model.qonnx.onnx): run `fpga-flow quantize --model {model}` first, "
+                    "or pass the path of a .onnx file")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("build", help="QONNX -> folded hardware layers + estimates (not built yet)")
-    def _build() -> None:
-        raise NotBuiltYet("`fpga-flow build` is not built yet")
+    @app.command("build", help="QONNX -> streamlined graph -> folded hardware layers + estimates "
+                               "(writes steps/, dataflow.onnx, folding.json, estimates.json, io.json)")
+    def _build(
+        model: str = typer.Option(..., "--model", help="zoo name (e.g. vgg16-pruned) or path of a QONNX .onnx"),
+        board: str = typer.Option("Pynq-Z2", "--board", help="board name (boards/*.yaml) or YAML path"),
+        target_fps: Optional[float] = typer.Option(None, "--target-fps",
+                                                   help="frames/s to reach; default: fastest that fits"),
+        out: Optional[Path] = typer.Option(None, "--out", help="build folder (default build/<model>-<board>)"),
+        folding_config: Optional[Path] = typer.Option(None, "--folding-config",
+                                                      help="FINN folding JSON to apply instead of the search"),
+        best_effort: bool = typer.Option(False, "--best-effort",
+                                         help="build the best feasible folding when the target is not reachable"),
+        budget_fraction: float = typer.Option(0.85, "--budget-fraction",
+                                              help="fraction of each board resource the search may use"),
+    ) -> None:
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        from fpga_flow.boards import load_board
+        from fpga_flow.compiler.build import build_dataflow
+
+        b = load_board(board)
+        path, stem = resolve_model(model)
+        out_dir = out or (REPO / "build" / f"{stem}-{b.name}")
+        r = build_dataflow(path, b, out_dir, target_fps=target_fps, folding_config=folding_config,
+                           best_effort=best_effort, budget_fraction=budget_fraction)
+        typer.echo(f"{r.out_dir}: {r.fps:.2f} FPS [estimate], dataflow.onnx + estimates.json written")

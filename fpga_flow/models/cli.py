@@ -1,13 +1,75 @@
-"""CLI commands of fpga_flow.models."""
+"""CLI commands of fpga_flow.models: ``fpga-flow train``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-from fpga_flow.errors import NotBuiltYet
+from fpga_flow.errors import FlowError
+
+
+def _parse_kv(items: list[str]) -> dict:
+    out: dict = {}
+    for it in items:
+        if "=" not in it:
+            raise FlowError(f"--set expects key=value, got {it!r}")
+        k, v = it.split("=", 1)
+        for cast in (int, float):
+            try:
+                out[k] = cast(v)
+                break
+            except ValueError:
+                continue
+        else:
+            out[k] = {"true": True, "false": False}.get(v.lower(), v)
+    return out
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("train", help="train a zoo model (not built yet)")
-    def _train() -> None:
-        raise NotBuiltYet("`fpga-flow train` is not built yet")
+    @app.command("train", help="train a zoo model on an ISIC folder (or `--data digits` for lenet5)")
+    def _train(
+        model: str = typer.Option(..., "--model", help="zoo name: vgg16, segnet, lenet5, ..."),
+        data: str = typer.Option(..., "--data", help="dataset root (ISIC layout) or 'digits'"),
+        out: Path = typer.Option(..., "--out", help="checkpoint to write (.pt)"),
+        epochs: int = typer.Option(10, "--epochs"),
+        lr: float = typer.Option(1e-3, "--lr"),
+        batch_size: int = typer.Option(32, "--batch-size"),
+        in_size: int = typer.Option(64, "--in-size", help="input side (ISIC images are resized to it)"),
+        width: float = typer.Option(1.0, "--width", help="channel width multiplier"),
+        seed: int = typer.Option(0, "--seed"),
+        device: Optional[str] = typer.Option(None, "--device", help="cpu / cuda (default: cuda if present)"),
+        set_: list[str] = typer.Option([], "--set", help="extra model kwargs, key=value (e.g. bn=false)"),
+    ) -> None:
+        import torch
+        from rich.console import Console
+
+        from fpga_flow.models import build, spec
+        from fpga_flow.models.train import TrainConfig, fit
+
+        s = spec(model)
+        task = s.task
+        if data == "digits":
+            from fpga_flow.prune.digits import digits_loaders
+
+            if task != "digits":
+                raise FlowError(f"--data digits needs a digits model (lenet5), not {model}")
+            loaders, cfg = digits_loaders(batch_size, seed), {}
+        else:
+            from fpga_flow.data import get_loaders
+
+            if task == "digits":
+                raise FlowError(f"model {model} trains on `--data digits`")
+            loaders = get_loaders(data, task, image_size=in_size, batch_size=batch_size, seed=seed)
+            cfg = {"in_size": in_size, "width": width}
+            if task == "cls":
+                cfg["num_classes"] = len(loaders["train"].dataset.classes)
+        cfg.update(_parse_kv(set_))
+        torch.manual_seed(seed)
+        net = build(model, **cfg)
+        res = fit(net, loaders, task, TrainConfig(epochs=epochs, lr=lr, seed=seed, device=device),
+                  checkpoint=out, name=model, model_cfg=cfg)
+        Console().print(f"{model}: best epoch {res.best.get('epoch')}: "
+                        + ", ".join(f"{k} {v:.4f}" for k, v in res.best.items() if k != "epoch")
+                        + f" -> {out}", highlight=False)

@@ -1,13 +1,98 @@
-"""CLI commands of fpga_flow.prune."""
+"""CLI commands of fpga_flow.prune: ``fpga-flow prune``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-from fpga_flow.errors import NotBuiltYet
+from fpga_flow.errors import FlowError
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("prune", help="structured pruning (SeReNe) + simplify (not built yet)")
-    def _prune() -> None:
-        raise NotBuiltYet("`fpga-flow prune` is not built yet")
+    @app.command("prune", help="structured pruning (SeReNe / magnitude / LOBSTER) + simplify, with a Table-1 report")
+    def _prune(
+        model: str = typer.Option(..., "--model", help="lenet5 (with --dataset digits), vgg16, segnet"),
+        dataset: str = typer.Option("isic", "--dataset", help="digits (LeNet-5 reproduction) or isic"),
+        data: Optional[str] = typer.Option(None, "--data", help="ISIC dataset root (--dataset isic)"),
+        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="trained model (--dataset isic)"),
+        method: str = typer.Option("serene", "--method", help="serene | magnitude | lobster"),
+        compare: list[str] = typer.Option([], "--compare", help="extra methods to run beside it (digits)"),
+        epochs: int = typer.Option(40, "--epochs", help="pruning epochs"),
+        bound: float = typer.Option(1.0, "--bound", help="allowed validation metric drop, points"),
+        granularity: str = typer.Option("channel", "--granularity", help="channel | param (isic)"),
+        lam: float = typer.Option(5e-3, "--lam", help="regulariser strength (isic)"),
+        lr: float = typer.Option(5e-3, "--lr", help="learning rate while pruning (isic)"),
+        multiple_of: int = typer.Option(1, "--multiple-of", help="round kept channels to a multiple"),
+        target: Optional[float] = typer.Option(None, "--target", help="stop once this fraction is pruned"),
+        batch_size: int = typer.Option(32, "--batch-size"),
+        seed: int = typer.Option(0, "--seed"),
+        out: Optional[Path] = typer.Option(None, "--out", help="write the pruned+simplified checkpoint"),
+        report: Optional[Path] = typer.Option(None, "--report", help="write the report (markdown)"),
+    ) -> None:
+        from rich.console import Console
+
+        console = Console()
+        if dataset == "digits":
+            _digits(console, model, method, compare, epochs, bound, seed, out, report)
+            return
+        if dataset != "isic":
+            raise FlowError(f"unknown --dataset {dataset!r} (digits, isic)")
+        if checkpoint is None or data is None:
+            raise FlowError("--dataset isic needs --checkpoint (trained model) and --data (dataset root)")
+        from fpga_flow.data import get_loaders
+        from fpga_flow.models import load_checkpoint, save_checkpoint, spec
+        from fpga_flow.prune.loop import PruneConfig
+        from fpga_flow.prune.pipeline import prune_zoo_model
+
+        net, meta = load_checkpoint(checkpoint)
+        base = spec(meta["name"]).base or meta["name"]
+        if base != model and meta["name"] != model:
+            raise FlowError(f"{checkpoint}: holds {meta['name']}, not {model}")
+        task = spec(base).task
+        loaders = get_loaders(data, task, image_size=net.input_shape[-1], batch_size=batch_size, seed=seed)
+        cfg = PruneConfig(method=method, granularity=granularity, epochs=epochs, lam=lam, lr=lr, loss_bound=bound,
+                          multiple_of=multiple_of, target=target, seed=seed)
+        p = prune_zoo_model(base, net, meta["config"], loaders, task, cfg, multiple_of)
+        text = _zoo_text(p)
+        print(text)
+        if report:
+            report.write_text(text + "\n")
+        if out:
+            save_checkpoint(out, p.model, f"{base}-pruned", p.config,
+                            {"val_" + p.report.metric: p.report.metric_after / 100, "compression": p.report.compression,
+                             "reference_" + p.report.metric: p.report.metric_before / 100})
+            console.print(f"wrote {out}")
+        if not p.result.bound_met or p.result.target_met is False:
+            console.print(f"[yellow]warning:[/] {p.result.message}")
+
+
+def _zoo_text(p) -> str:
+    r = p.report
+    return (f"## {r.model}: {r.method} pruning\n\n{r.layers_markdown()}\n\n"
+            f"- {r.notes}\n- channels pruned {r.channels_pruned_pct:.1f}%, compression {r.compression:.2f}x "
+            f"(non-zero params), structural {r.structural_compression:.2f}x, MACs {r.macs_ratio:.2f}x fewer\n"
+            f"- val {r.metric}: {r.metric_before:.2f} -> {r.metric_after:.2f}")
+
+
+def _digits(console, model, method, compare, epochs, bound, seed, out, report) -> None:
+    from fpga_flow.models import save_checkpoint
+    from fpga_flow.prune.pipeline import DIGITS_METHODS, run_lenet_digits
+
+    if model != "lenet5":
+        raise FlowError(f"--dataset digits reproduces Table 1 with lenet5, not {model}")
+    methods = tuple(dict.fromkeys([method, *compare]))
+    for m in methods:
+        if m not in DIGITS_METHODS:
+            raise FlowError(f"unknown pruning method {m!r}; known: {', '.join(DIGITS_METHODS)}")
+    run = run_lenet_digits(methods, epochs=epochs, loss_bound=bound, seed=seed)
+    text = "## LeNet-5, Table 1 form (seed: MNIST; ours: sklearn digits)\n\n" + run.markdown()
+    console.print(text, highlight=False)
+    if report:
+        report.write_text(text + "\n")
+    if out:
+        _, p = run.runs[0]
+        save_checkpoint(out, p.model, "lenet5", p.config, {"test_accuracy": run.test_accuracy[methods[0]] / 100,
+                                                           "compression": p.report.compression})
+        console.print(f"wrote {out}")

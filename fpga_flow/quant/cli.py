@@ -1,13 +1,54 @@
-"""CLI commands of fpga_flow.quant."""
+"""CLI commands of fpga_flow.quant: ``fpga-flow quantize``."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Optional
 
-from fpga_flow.errors import NotBuiltYet
+import typer
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("quantize", help="Brevitas QAT + QONNX export (not built yet)")
-    def _quantize() -> None:
-        raise NotBuiltYet("`fpga-flow quantize` is not built yet")
+    @app.command("quantize", help="Brevitas quantization (+ QAT with --data/--epochs) and clean "
+                                  "QONNX export: writes model.quant.pt, model.qonnx.onnx, "
+                                  "quant_summary.md")
+    def _quantize(
+        model: str = typer.Option(..., "--model", help="zoo name (e.g. vgg16-pruned) or a float "
+                                                       "checkpoint .pt"),
+        wbits: int = typer.Option(4, help="weight bits inside the network (2..8)"),
+        abits: int = typer.Option(4, help="activation bits (2..8)"),
+        first_wbits: int = typer.Option(8, help="weight bits of the first layer"),
+        last_wbits: int = typer.Option(8, help="weight bits of the last layer"),
+        in_bits: int = typer.Option(8, help="bits of the (signed) input quantizer"),
+        out_bits: Optional[int] = typer.Option(None, help="quantize the output to these bits "
+                                                          "(default: accumulator x scale + bias)"),
+        per_channel: bool = typer.Option(False, help="per-output-channel weight scales"),
+        data: Optional[Path] = typer.Option(None, help="ISIC data root for calibration, QAT and "
+                                                       "accuracy"),
+        epochs: int = typer.Option(0, help="QAT epochs (needs --data)"),
+        lr: float = typer.Option(1e-3, help="QAT learning rate"),
+        batch_size: int = typer.Option(16),
+        in_size: Optional[int] = typer.Option(None, help="input size when building a zoo model "
+                                                         "without checkpoint"),
+        seed: int = typer.Option(0),
+        out: Optional[Path] = typer.Option(None, help="output folder (default "
+                                                      "build/quant/<model>-w<W>a<A>)"),
+    ) -> None:
+        import warnings
+
+        warnings.filterwarnings("ignore", message="fast_hadamard_transform")
+        from fpga_flow.quant.spec import QuantSpec, WeightScaling
+
+        spec = QuantSpec(wbits=wbits, abits=abits, first_wbits=first_wbits, last_wbits=last_wbits,
+                         in_bits=in_bits, out_bits=out_bits,
+                         weight_scaling=WeightScaling.CHANNEL if per_channel else WeightScaling.TENSOR)
+        import torch
+
+        from fpga_flow.quant.pipeline import quantize_flow
+
+        torch.set_num_threads(min(torch.get_num_threads(), 2))
+        stem = Path(model).stem if model.endswith(".pt") else model
+        out_dir = out or Path("build") / "quant" / f"{stem}-w{wbits}a{abits}"
+        quantize_flow(model, spec, out_dir, data=str(data) if data else None, epochs=epochs,
+                      batch_size=batch_size, lr=lr, seed=seed, in_size=in_size,
+                      log=typer.echo)

@@ -1,13 +1,85 @@
-"""CLI commands of fpga_flow.runtime."""
+"""CLI commands of fpga_flow.runtime: ``fpga-flow bench``."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
 
-from fpga_flow.errors import NotBuiltYet
+import typer
+from rich.console import Console
+
+from fpga_flow.errors import FlowError
+from fpga_flow.runtime.bench import BENCH_BACKENDS, BenchResult
+
+console = Console()
+
+
+def build_dir_of(model: str, board: str, build_root: Path) -> Path:
+    return Path(build_root) / f"{model}-{board}"
+
+
+def run_bench(model: str, board: str, backend: str, build_root: Path = Path("build"), *, warmup: int = 3,
+              repeats: int = 10, quantized: bool = False, threads: int | None = None, save: bool = True) -> BenchResult:
+    """Bench one backend on ``build_root/<model>-<board>`` and save ``bench/<backend>.json`` there."""
+    from fpga_flow.runtime.bench import bench_accelerator, bench_estimate
+    from fpga_flow.runtime.driver import Accelerator
+
+    if backend not in BENCH_BACKENDS:
+        raise FlowError(f"unknown backend {backend!r}: choose one of {', '.join(BENCH_BACKENDS)}")
+    bdir = build_dir_of(model, board, build_root)
+    if not bdir.is_dir():
+        raise FlowError(f"{bdir}: build folder not found (run `fpga-flow bitstream --model {model} --board {board}`)")
+    if backend == "estimate":
+        result = bench_estimate(bdir, model=model, board=board)
+    else:
+        folder, opts = bdir, {}
+        if backend == "pynq":
+            folder = bdir / "deploy"
+        if backend == "cpu-onnxruntime":
+            onnx = bdir / ("model.qonnx.onnx" if quantized else "model.onnx")
+            if not onnx.is_file() and not quantized and (bdir / "model.pt").is_file():
+                from fpga_flow.runtime.backends.cpu import export_onnx
+                from fpga_flow.runtime.driver import Accelerator as _A
+
+                shape = _A("cpu-torch", bdir).input_shape
+                if shape is None:
+                    raise FlowError(f"{bdir}: cannot export model.onnx, input shape unknown (no io.json)")
+                from fpga_flow.models import load_checkpoint
+
+                export_onnx(load_checkpoint(bdir / "model.pt")[0], onnx, (1, *shape))
+            opts["onnx"] = onnx
+        if backend.startswith("cpu-"):
+            opts["threads"] = threads
+        if backend == "rtlsim":
+            opts["board"] = board
+        with Accelerator(backend, folder, **opts) as acc:
+            result = bench_accelerator(acc, model=model, board=board, warmup=warmup, repeats=repeats)
+        if quantized:
+            result.backend += "-quant"
+    if save:
+        result.details["saved_to"] = str(result.save(bdir))
+    return result
+
+
+def print_result(r: BenchResult) -> None:
+    console.print(f"[bold]{r.model}[/] on [bold]{r.backend}[/] ({r.device}) — source: [cyan]{r.source}[/]")
+    console.print(f"  latency ms  median {r.latency_ms.median:.3f}  min {r.latency_ms.min:.3f}  max {r.latency_ms.max:.3f}")
+    console.print(f"  FPS         median {r.fps.median:.2f}  min {r.fps.min:.2f}  max {r.fps.max:.2f}"
+                  f"   ({r.repeats} runs after {r.warmup} warm-up, batch {r.batch_size})")
+    if "saved_to" in r.details:
+        console.print(f"  saved {r.details['saved_to']}")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("bench", help="CPU / rtlsim / PYNQ benchmark (not built yet)")
-    def _bench() -> None:
-        raise NotBuiltYet("`fpga-flow bench` is not built yet")
+    @app.command("bench", help="batch-1 latency/throughput of a built model on cpu-torch, cpu-onnxruntime, rtlsim, pynq or estimate")
+    def _bench(
+        model: str = typer.Option("vgg16-pruned", help="model name (build/<model>-<board>/)"),
+        board: str = typer.Option("Pynq-Z2"),
+        backend: str = typer.Option("cpu-onnxruntime", help="|".join(BENCH_BACKENDS)),
+        build_root: Path = typer.Option(Path("build"), help="folder holding <model>-<board>/"),
+        warmup: int = typer.Option(3, min=0),
+        repeats: int = typer.Option(10, min=1),
+        quantized: bool = typer.Option(False, help="cpu-onnxruntime: run model.qonnx.onnx (as QCDQ) instead of the float model"),
+        threads: int = typer.Option(0, help="CPU threads (0: runtime default)"),
+    ) -> None:
+        print_result(run_bench(model, board, backend, build_root, warmup=warmup, repeats=repeats,
+                               quantized=quantized, threads=threads or None))

@@ -1,13 +1,77 @@
-"""CLI commands of fpga_flow.sim."""
+"""CLI commands of fpga_flow.sim: ``fpga-flow sim --build DIR``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 
-from fpga_flow.errors import NotBuiltYet
+
+def run_sim(build: Path, frames: int = 2, seed: int = 0, resize_fifos: bool = False,
+            check: bool = True, opt: str = "-O1") -> dict:
+    """Generate the RTL of a build, size its FIFOs (first time), simulate ``frames`` random
+    frames, check them against the hw graph's numpy execution; write ``sim/rtlsim.json``."""
+    from fpga_flow.codegen import generate, saved_fifo_depths
+    from fpga_flow.errors import FlowError
+    from fpga_flow.sim.rtlsim import execute_hw_graph, random_frames, run_design, size_fifos
+
+    build = Path(build)
+    if not (build / "dataflow.onnx").exists():
+        raise FlowError(f"{build}/dataflow.onnx: not found (run `fpga-flow build` first)")
+    if resize_fifos or saved_fifo_depths(build) is None:
+        size_fifos(build, opt=opt)
+    design = generate(build)
+    x = random_frames(design.chain, frames, seed)
+    res = run_design(design, x, opt=opt)
+    rec = res.to_dict()
+    rec["build_dir"] = str(build)
+    exp = max(s.exp_cycles for s in design.chain.stages)
+    slow = max(design.chain.stages, key=lambda s: s.exp_cycles)
+    rec["estimate_cycles_per_frame"] = exp
+    rec["estimate_slowest_layer"] = slow.node or slow.name
+    rec["rtlsim_over_estimate"] = round(res.cycles_per_frame / exp, 4) if exp else None
+    est = build / "estimates.json"
+    if est.exists():
+        clk = json.loads(est.read_text()).get("clock_mhz")
+        if clk:
+            rec["clock_mhz"] = clk
+            rec["fps"] = clk * 1e6 / res.cycles_per_frame
+            rec["latency_ms"] = res.latency_cycles / (clk * 1e3)
+    if check:
+        from qonnx.core.modelwrapper import ModelWrapper
+
+        ref = execute_hw_graph(ModelWrapper(str(build / "dataflow.onnx")), x)
+        ok = ref.shape == res.outputs.shape and bool((ref == res.outputs).all())
+        rec["bit_exact"] = ok
+        if not ok:
+            bad = int((ref != res.outputs.reshape(ref.shape)).sum()) if ref.size == res.outputs.size else -1
+            (build / "sim").mkdir(exist_ok=True)
+            (build / "sim" / "rtlsim.json").write_text(json.dumps(rec, indent=1))
+            raise FlowError(f"{build}: rtlsim output differs from the hw graph's execution "
+                            f"({bad} of {ref.size} values)")
+    (build / "sim").mkdir(exist_ok=True)
+    (build / "sim" / "rtlsim.json").write_text(json.dumps(rec, indent=1))
+    return rec
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("sim", help="Verilator rtlsim of a build (not built yet)")
-    def _sim() -> None:
-        raise NotBuiltYet("`fpga-flow sim` is not built yet")
+    @app.command("sim", help="Verilator rtlsim of a build: RTL generation, FIFO sizing, bit-exact check, "
+                             "cycles/frame and latency (writes rtl/ and sim/rtlsim.json)")
+    def _sim(
+        build: Path = typer.Option(..., "--build", help="build folder holding dataflow.onnx"),
+        frames: int = typer.Option(2, "--frames", min=1, help="random frames to simulate"),
+        seed: int = typer.Option(0, "--seed"),
+        resize_fifos: bool = typer.Option(False, "--resize-fifos", help="redo the FIFO sizing simulation"),
+        no_check: bool = typer.Option(False, "--no-check", help="skip the comparison with the hw graph"),
+    ) -> None:
+        r = run_sim(build, frames, seed, resize_fifos, not no_check)
+        line = (f"{build}: {r['cycles_per_frame']:.0f} cycles/frame [rtlsim] "
+                f"(estimate {r['estimate_cycles_per_frame']}, ratio {r['rtlsim_over_estimate']}), "
+                f"latency {r['latency_cycles']} cycles [rtlsim]")
+        if "fps" in r:
+            line += f", {r['fps']:.2f} FPS at {r['clock_mhz']} MHz [rtlsim]"
+        if "bit_exact" in r:
+            line += ", bit-exact vs hw graph" if r["bit_exact"] else ", MISMATCH"
+        line += f"; sim {r['sim_wall_s']} s for {r['frames']} frames ({r['sim_cycles_per_s']} cycles/s)"
+        typer.echo(line)

@@ -1,0 +1,220 @@
+"""build_dataflow: QONNX file -> folded hardware graph + estimates, step by step, resumable.
+
+``out_dir`` receives ``model.qonnx.onnx`` (copy of the input), ``steps/NN_<step>.onnx`` with a
+``steps/NN_<step>.json`` stamp each, ``dataflow.onnx``, ``folding.json``, ``estimates.json``,
+``io.json``. A step whose stamp key (hash of its inputs and settings) matches is skipped.
+A failing step raises FlowError and leaves the files of the steps before it untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qonnx.core.modelwrapper import ModelWrapper
+from rich.console import Console
+
+from fpga_flow.errors import FlowError
+
+STEPS = ("tidy", "streamline", "to_hw", "fold", "estimate")
+FINAL_FILES = ("dataflow.onnx", "folding.json", "estimates.json", "io.json")
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    dataflow: Path
+    estimates: dict
+    folding: dict
+    io: dict
+    fold: dict
+    steps: list = field(default_factory=list)  # (name, path, skipped, seconds)
+
+    @property
+    def fps(self) -> float:
+        return self.estimates["total"]["fps"]
+
+
+def _code_hash() -> str:
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _atomic_save(model: ModelWrapper, path: Path) -> None:
+    tmp = path.with_name(path.stem + ".tmp.onnx")
+    model.save(str(tmp))
+    os.replace(tmp, path)
+
+
+def _load_model(path: Path) -> ModelWrapper:
+    if not path.is_file():
+        raise FlowError(f"{path}: QONNX file not found")
+    try:
+        return ModelWrapper(str(path))
+    except Exception as e:  # noqa: BLE001
+        raise FlowError(f"{path}: not a readable ONNX model ({type(e).__name__})")
+
+
+def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, folding_config=None, *,
+                   best_effort: bool = False, budget_fraction: float = 0.85, mvau_wwidth_max: int = 36,
+                   fifo_depth: int = 32, quiet: bool = False) -> BuildResult:
+    from fpga_flow.boards import load_board
+    from fpga_flow.compiler.estimate import estimate, io_spec
+    from fpga_flow.compiler.folding_config import ApplyConfig, extract_folding_config, load_folding_config
+    from fpga_flow.compiler.transforms.fold import Fold, FoldResult, hw_ops, over_budget, totals
+    from fpga_flow.compiler.transforms.streamline import Streamline
+    from fpga_flow.compiler.transforms.streams import InsertStreams
+    from fpga_flow.compiler.transforms.tidy import Tidy
+    from fpga_flow.compiler.transforms.to_hw import ToHW
+
+    con = Console(stderr=True, quiet=quiet)
+    board = load_board(board)
+    if target_fps is not None and not target_fps > 0:
+        raise FlowError(f"target FPS must be > 0 (got {target_fps})")
+    src = Path(qonnx_path).resolve()
+    out = Path(out_dir).resolve()
+    if not src.is_file():
+        raise FlowError(f"{src}: QONNX file not found")
+    if src.parent == out and src.name in FINAL_FILES:
+        raise FlowError(f"{src}: the input would be overwritten by the build; choose another --out")
+    steps_dir = out / "steps"
+    steps_dir.mkdir(parents=True, exist_ok=True)
+    if src != (out / "model.qonnx.onnx"):
+        shutil.copyfile(src, out / "model.qonnx.onnx.tmp")
+        os.replace(out / "model.qonnx.onnx.tmp", out / "model.qonnx.onnx")
+
+    fcfg = load_folding_config(folding_config) if folding_config is not None else None
+    key = _key(hashlib.sha256(src.read_bytes()).hexdigest(), _code_hash())
+    settings = {
+        "fold": [board.as_dict(), target_fps, fcfg, best_effort, budget_fraction, mvau_wwidth_max, fifo_depth],
+        "estimate": [board.as_dict()],
+    }
+    done_steps = []
+    model = None
+    extra: dict = {}
+    recomputed = False
+    io: dict = {}
+    fold_info: dict = {}
+
+    for i, name in enumerate(STEPS, start=1):
+        key = _key(key, name, settings.get(name))
+        onnx_path = steps_dir / f"{i:02d}_{name}.onnx"
+        stamp_path = steps_dir / f"{i:02d}_{name}.json"
+        stamp = None
+        if not recomputed and onnx_path.is_file() and stamp_path.is_file():
+            try:
+                stamp = json.loads(stamp_path.read_text())
+            except json.JSONDecodeError:
+                stamp = None
+        if stamp is not None and stamp.get("key") == key:
+            model = None  # loaded lazily
+            extra = stamp.get("extra", {})
+            done_steps.append((name, onnx_path, True, 0.0))
+            con.print(f"[dim][{i}/{len(STEPS)}] {name}: up to date, skipped[/]")
+            if name == "streamline":
+                io = extra["io"]
+            if name == "fold":
+                fold_info = extra["fold"]
+            continue
+        if not recomputed:
+            # everything from here on is stale
+            for j, later in enumerate(STEPS[i - 1:], start=i):
+                for suffix in (".onnx", ".json"):
+                    (steps_dir / f"{j:02d}_{later}{suffix}").unlink(missing_ok=True)
+            for f in FINAL_FILES:
+                (out / f).unlink(missing_ok=True)
+            recomputed = True
+        if model is None:
+            model = _load_model(src) if i == 1 else ModelWrapper(str(steps_dir / f"{i - 1:02d}_{STEPS[i - 2]}.onnx"))
+        t0 = time.perf_counter()
+        con.print(f"[{i}/{len(STEPS)}] {name} ...", end=" ")
+        try:
+            extra = {}
+            if name == "tidy":
+                model, _ = Tidy().apply(model)
+            elif name == "streamline":
+                s = Streamline()
+                model, _ = s.apply(model)
+                io = s.io
+                extra = {"io": io}
+            elif name == "to_hw":
+                model, _ = ToHW().apply(model)
+            elif name == "fold":
+                if fcfg is not None:
+                    model, _ = ApplyConfig(fcfg, warn=True).apply(model)
+                    ops = hw_ops(model)
+                    r, mc, slow = totals(ops)
+                    clk = board.clock_mhz * 1e6
+                    ob = over_budget(r, board.budget(), 1.0)
+                    met = target_fps is None or clk / mc >= target_fps
+                    fr = FoldResult(clk / target_fps if target_fps else None, mc, clk / mc, slow, r, board.budget(),
+                                    not ob, met, f"layer {slow} (folding from config)",
+                                    [n.name for n, op in ops if n.op_type == "MVAU" and op.get_nodeattr("mem_mode") == "external"])
+                    if ob:
+                        fr.notes.append(f"folding config exceeds board {board.name}: " +
+                                        ", ".join(f"{k} {u:.0%}" for k, u in ob))
+                    if not met:
+                        msg = (f"target {target_fps:g} FPS not met by the folding config on board {board.name}: "
+                               f"{clk / mc:.2f} FPS (slowest layer {slow}, {mc} cycles)")
+                        if not best_effort:
+                            raise FlowError(msg)
+                        fr.notes.append(msg)
+                else:
+                    f = Fold(board, target_fps, budget_fraction=budget_fraction,
+                             mvau_wwidth_max=mvau_wwidth_max, best_effort=best_effort)
+                    model, _ = f.apply(model)
+                    fr = f.result
+                model, _ = InsertStreams(fifo_depth).apply(model)
+                if fcfg is not None:
+                    model, _ = ApplyConfig(fcfg, only_op_types=("StreamingFIFO",), warn=False).apply(model)
+                fold_info = fr.to_dict()
+                extra = {"fold": fold_info}
+            elif name == "estimate":
+                pass
+        except FlowError:
+            con.print("[red]failed[/]")
+            raise
+        dt = time.perf_counter() - t0
+        _atomic_save(model, onnx_path)
+        _atomic_write_text(stamp_path, json.dumps({"key": key, "seconds": dt, "extra": extra}, default=float))
+        done_steps.append((name, onnx_path, False, dt))
+        con.print(f"done ({dt:.1f} s)")
+
+    final = ModelWrapper(str(steps_dir / f"{len(STEPS):02d}_{STEPS[-1]}.onnx"))
+    est = estimate(final, board)
+    est["fold"] = fold_info
+    est["target_fps"] = target_fps
+    folding = extract_folding_config(final)
+    iod = io_spec(final, io)
+    if not (out / "dataflow.onnx").is_file() or recomputed:
+        _atomic_save(final, out / "dataflow.onnx")
+    _atomic_write_text(out / "folding.json", json.dumps(folding, indent=2) + "\n")
+    _atomic_write_text(out / "estimates.json", json.dumps(est, indent=2, default=float) + "\n")
+    _atomic_write_text(out / "io.json", json.dumps(iod, indent=2) + "\n")
+    t = est["total"]
+    con.print(f"[bold]{board.name}[/] @ {board.clock_mhz:g} MHz: {t['cycles_per_frame']} cycles/frame "
+              f"(slowest {t['slowest_layer']}), {t['fps']:.1f} FPS, latency {t['latency_ms']:.3f} ms \\[estimate]; "
+              f"LUT {t['resources']['lut']:.0f} ({t['utilization']['lut']:.0%}), "
+              f"BRAM18 {t['resources']['bram18']} ({t['utilization']['bram18']:.0%}), "
+              f"DSP {t['resources']['dsp']}" + ("" if t["fits"] else " [red]— over budget[/]"))
+    for note in fold_info.get("notes", []):
+        con.print(f"[yellow]note:[/] {note}")
+    return BuildResult(out, out / "dataflow.onnx", est, folding, iod, fold_info, done_steps)

@@ -1,0 +1,22 @@
+"""Run a hardware-layer graph with the layers' numpy semantics (no onnxruntime): integer NHWC in/out."""
+
+from __future__ import annotations
+
+import numpy as np
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from fpga_flow.errors import FlowError
+
+
+def execute_hw(model: ModelWrapper, x: np.ndarray, return_all: bool = False):
+    """Feed integer NHWC ``x`` through the chain of hardware layers; returns the output (and, with
+    ``return_all``, a dict tensor name -> array of every layer output)."""
+    ctx = {model.graph.input[0].name: np.asarray(x)}
+    for n in model.graph.node:
+        if n.domain != "fpga_flow.compiler.hw":
+            raise FlowError(f"node {n.name} ({n.op_type}) is not a hardware layer")
+        op = getCustomOp(n)
+        ctx[n.output[0]] = np.asarray(op.execute_numpy(ctx[n.input[0]])).reshape(op.normal_output_shape())
+    y = ctx[model.graph.output[0].name]
+    return (y, ctx) if return_all else y

@@ -1,0 +1,25 @@
+"""Hardware layer classes (qonnx CustomOps, domain ``fpga_flow.compiler.hw``), one per hls/ module.
+
+qonnx's ``getCustomOp`` imports this package (the node domain) and takes the class named
+``op_type``, so ``execute_onnx`` runs a hardware graph.
+"""
+
+from .base import (DOMAIN, HWCustomOp, Resources, make_hw_node, make_single_node_model,
+                   pack_words, unpack_words)
+from .labelselect import LabelSelect
+from .mvau import MVAU
+from .pool import GlobalAccPool, StreamingMaxPool
+from .stream import StreamingDataWidthConverter, StreamingFIFO
+from .swg import ConvolutionInputGenerator
+from .thresholding import Thresholding
+from .upsample import UpsampleNearestNeighbour
+
+HW_OP_TYPES = (
+    "MVAU", "ConvolutionInputGenerator", "StreamingMaxPool", "UpsampleNearestNeighbour",
+    "Thresholding", "GlobalAccPool", "LabelSelect", "StreamingFIFO", "StreamingDataWidthConverter",
+)
+
+__all__ = list(HW_OP_TYPES) + [
+    "DOMAIN", "HWCustomOp", "Resources", "make_hw_node", "make_single_node_model",
+    "pack_words", "unpack_words", "HW_OP_TYPES",
+]

@@ -1,0 +1,318 @@
+"""Common machinery of the hardware layer classes (see hls/SPEC.md).
+
+Every hardware layer is a qonnx ``CustomOp`` in the domain ``fpga_flow.compiler.hw``. Its node
+attributes are declared once, as a dataclass (``Attrs``); ``self.attrs`` is the typed view.
+Weights and thresholds are stored as *tensor attributes* of the node (not as initializer inputs
+as FINN does), so that a node is self-contained: ``getCustomOp(node).rtl_memories()`` and
+``execute_numpy(x)`` need no ModelWrapper (decision, see report).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, get_type_hints
+
+import numpy as np
+from onnx import helper
+from qonnx.core.datatype import DataType
+from qonnx.custom_op.base import CustomOp
+
+DOMAIN = "fpga_flow.compiler.hw"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """FPGA resources of one layer (estimate)."""
+
+    lut: float = 0.0
+    ff: float = 0.0
+    dsp: int = 0
+    bram18: int = 0
+    uram: int = 0
+
+    def __add__(self, other: "Resources") -> "Resources":
+        return Resources(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+BRAM18_SHAPES = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
+
+
+def bram18_count(width: int, depth: int) -> int:
+    """BRAM18 primitives for a width × depth memory (best RAMB18 aspect ratio)."""
+    if width <= 0 or depth <= 0:
+        return 0
+    return min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM18_SHAPES)
+
+
+def dt(name: str):
+    return DataType[name]
+
+
+def bits_of(name: str) -> int:
+    return DataType[name].bitwidth()
+
+
+def signed_of(name: str) -> bool:
+    return DataType[name].signed()
+
+
+def int_dtype_for_range(lo: int, hi: int) -> str:
+    """Smallest qonnx INTn/UINTn name holding [lo, hi]."""
+    lo, hi = int(lo), int(hi)
+    if lo >= 0:
+        return f"UINT{max(1, int(hi).bit_length())}"
+    b = max((-lo - 1).bit_length(), max(hi, 0).bit_length()) + 1
+    return f"INT{b}"
+
+
+def signed_bits_for_range(lo: int, hi: int) -> int:
+    """Bits of a two's-complement number holding [lo, hi]."""
+    lo, hi = int(lo), int(hi)
+    return max((-min(lo, 0) - 1).bit_length(), max(hi, 0).bit_length()) + 1
+
+
+def to_twos(v: np.ndarray, bits: int) -> np.ndarray:
+    """Signed or unsigned ints -> non-negative ints of ``bits`` bits (two's complement)."""
+    v = np.asarray(v).astype(object)
+    mask = (1 << bits) - 1
+    return np.vectorize(lambda a: int(a) & mask, otypes=[object])(v) if v.size else v
+
+
+def pack_words(elems: np.ndarray, bits: int) -> list[str]:
+    """Pack a 2-D array (words × elements) into hex lines: element j in bits [j*B, (j+1)*B)."""
+    elems = np.asarray(elems)
+    assert elems.ndim == 2
+    nchars = max(1, math.ceil(elems.shape[1] * bits / 4))
+    mask = (1 << bits) - 1
+    lines = []
+    for row in elems.tolist():
+        w = 0
+        for j, e in enumerate(row):
+            w |= (int(e) & mask) << (j * bits)
+        lines.append(format(w, f"0{nchars}x"))
+    return lines
+
+
+def unpack_words(lines: list[str], n_elems: int, bits: int, signed: bool) -> np.ndarray:
+    """Inverse of :func:`pack_words`."""
+    mask = (1 << bits) - 1
+    out = np.zeros((len(lines), n_elems), dtype=np.int64)
+    for i, line in enumerate(lines):
+        w = int(line, 16)
+        for j in range(n_elems):
+            e = (w >> (j * bits)) & mask
+            if signed and e >> (bits - 1):
+                e -= 1 << bits
+            out[i, j] = e
+    return out
+
+
+def multithreshold_count(acc: np.ndarray, thr: np.ndarray) -> np.ndarray:
+    """Σ_t [acc[..., c] >= T[c, t]] (channels last)."""
+    return (acc[..., None] >= thr).sum(axis=-1)
+
+
+def compact_int_array(v) -> np.ndarray:
+    """Integer-valued array in the smallest numpy int type (keeps ONNX files small)."""
+    a = np.asarray(v)
+    if a.size == 0 or not np.array_equal(a, np.round(a)):
+        return a
+    lo, hi = int(a.min()), int(a.max())
+    for t in (np.int8, np.int16, np.int32):
+        if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
+            return a.astype(t)
+    return a.astype(np.int64)
+
+
+class HWCustomOp(CustomOp):
+    """Base of all hardware layers. Subclasses set ``Attrs`` (a dataclass) and ``rtl_module``."""
+
+    Attrs: ClassVar[type]
+    rtl_module: ClassVar[str] = ""
+    # attributes common to every layer (FINN's names where they exist)
+    _common = {
+        "backend": ("s", False, "fpgadataflow"),
+        "exec_mode": ("s", False, ""),
+    }
+
+    # ---------- attribute plumbing ----------
+    @classmethod
+    def attr_kinds(cls) -> dict[str, str]:
+        hints = get_type_hints(cls.Attrs)
+        out = {}
+        for f in fields(cls.Attrs):
+            t = hints[f.name]
+            if t is int:
+                out[f.name] = "i"
+            elif t is float:
+                out[f.name] = "f"
+            elif t is str:
+                out[f.name] = "s"
+            elif t == list[int]:
+                out[f.name] = "ints"
+            else:  # numpy tensor
+                out[f.name] = "t"
+        return out
+
+    def get_nodeattr_types(self):
+        d = dict(self._common)
+        kinds = self.attr_kinds()
+        for f in fields(self.Attrs):
+            if f.default is not dataclasses.MISSING:
+                default, req = f.default, False
+            elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+                default, req = f.default_factory(), False  # type: ignore[misc]
+            else:
+                default, req = (0 if kinds[f.name] == "i" else "" if kinds[f.name] == "s"
+                                else [] if kinds[f.name] == "ints" else None), True
+            if kinds[f.name] == "t" and default is None:
+                default = np.zeros((0,), dtype=np.float32)
+            d[f.name] = (kinds[f.name], req, default)
+        return d
+
+    @property
+    def attrs(self):
+        kinds = self.attr_kinds()
+        vals = {}
+        for f in fields(self.Attrs):
+            v = self.get_nodeattr(f.name)
+            if kinds[f.name] == "t":
+                v = np.asarray(v)
+            elif kinds[f.name] == "ints":
+                v = [int(a) for a in v]
+            vals[f.name] = v
+        return self.Attrs(**vals)
+
+    def set_attrs(self, **kw: Any) -> None:
+        for k, v in kw.items():
+            if isinstance(v, (np.integer,)):
+                v = int(v)
+            if isinstance(v, tuple):
+                v = list(v)
+            if isinstance(v, list):
+                v = [int(a) for a in v]
+            self.set_nodeattr(k, v)
+
+    # ---------- to be provided by subclasses ----------
+    def normal_input_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def normal_output_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def input_datatype(self):
+        raise NotImplementedError
+
+    def output_datatype(self):
+        raise NotImplementedError
+
+    def in_fold(self) -> int:
+        """Elements per input word (SIMD or PE)."""
+        raise NotImplementedError
+
+    def out_fold(self) -> int:
+        raise NotImplementedError
+
+    def execute_numpy(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def exp_cycles(self) -> int:
+        raise NotImplementedError
+
+    def resource_estimate(self) -> Resources:
+        raise NotImplementedError
+
+    def rtl_parameters(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def rtl_memories(self) -> dict[str, list[str]]:
+        return {}
+
+    # ---------- derived ----------
+    def instream_width(self) -> int:
+        return self.in_fold() * self.input_datatype().bitwidth()
+
+    def outstream_width(self) -> int:
+        return self.out_fold() * self.output_datatype().bitwidth()
+
+    def folded_input_shape(self) -> tuple[int, ...]:
+        s = self.normal_input_shape()
+        f = self.in_fold()
+        return tuple(s[:-1]) + (s[-1] // f, f)
+
+    def folded_output_shape(self) -> tuple[int, ...]:
+        s = self.normal_output_shape()
+        f = self.out_fold()
+        return tuple(s[:-1]) + (s[-1] // f, f)
+
+    def weight_bits_total(self) -> int:
+        """Bits of on-chip parameter memory (weights/thresholds); 0 if none."""
+        return 0
+
+    def check_folding(self) -> list[str]:
+        """Divisibility problems of the current folding (empty when legal)."""
+        return []
+
+    # ---------- qonnx CustomOp interface ----------
+    def make_shape_compatible_op(self, model):
+        return self.make_const_shape_op(list(self.normal_output_shape()))
+
+    def infer_node_datatype(self, model):
+        model.set_tensor_datatype(self.onnx_node.output[0], self.output_datatype())
+
+    def execute_node(self, context, graph):
+        x = context[self.onnx_node.input[0]]
+        y = self.execute_numpy(np.asarray(x))
+        context[self.onnx_node.output[0]] = np.asarray(y, dtype=np.float32).reshape(self.normal_output_shape())
+
+    def verify_node(self):
+        return self.check_folding()
+
+
+def make_hw_node(op_type: str, inp: str, out: str, name: str | None = None, **attrs: Any):
+    """An ONNX node of a hardware layer with the given attributes (typed via the class)."""
+    from fpga_flow.compiler import hw
+
+    cls = getattr(hw, op_type)
+    node = helper.make_node(op_type, [inp], [out], domain=DOMAIN, name=name or f"{op_type}_0")
+    inst = cls(node)
+    kinds = cls.attr_kinds()
+    for k, v in attrs.items():
+        if k not in kinds and k not in cls._common:
+            raise KeyError(f"{op_type} has no attribute {k}")
+        if kinds.get(k) == "t":
+            inst.set_nodeattr(k, compact_int_array(v))
+        else:
+            inst.set_attrs(**{k: v})
+    return node
+
+
+def make_single_node_model(op_type: str, name: str | None = None, **attrs: Any):
+    """A one-node hardware ModelWrapper (input ``inp``, output ``outp``) from attributes.
+
+    Example: ``make_single_node_model("StreamingMaxPool", IFMDim=[4,4], NumChannels=8, PoolDim=2,
+    PE=2, inputDataType="UINT4")``; run it with ``qonnx.core.onnx_exec.execute_onnx``.
+    """
+    from onnx import TensorProto
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+    from qonnx.util.basic import qonnx_make_model
+
+    node = make_hw_node(op_type, "inp", "outp", name=name, **attrs)
+    op = getCustomOp(node)
+    ishape = list(op.normal_input_shape())
+    oshape = list(op.normal_output_shape())
+    graph = helper.make_graph(
+        [node], f"single_{op_type}",
+        [helper.make_tensor_value_info("inp", TensorProto.FLOAT, ishape)],
+        [helper.make_tensor_value_info("outp", TensorProto.FLOAT, oshape)],
+    )
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="fpga_flow"))
+    model.set_tensor_datatype("inp", op.input_datatype())
+    model.set_tensor_datatype("outp", op.output_datatype())
+    return model

@@ -1,0 +1,259 @@
+"""MVAU: matrix-vector-activation unit (hls/SPEC.md §MVAU)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from qonnx.core.datatype import DataType
+
+from .base import (HWCustomOp, Resources, multithreshold_count, pack_words,
+                   signed_bits_for_range)
+
+
+@dataclass
+class MVAUAttrs:
+    MW: int
+    MH: int
+    PE: int = 1
+    SIMD: int = 1
+    # vectors per frame as FINN's numInputVectors, e.g. [1, H, W] for a conv, [1] for a FC layer
+    numInputVectors: list[int] = field(default_factory=lambda: [1])
+    inputDataType: str = "UINT8"
+    weightDataType: str = "INT8"
+    outputDataType: str = "UINT4"  # ignored when no thresholds (output = accumulator)
+    # ACT_BIAS of SPEC (FINN's ActVal)
+    ActVal: int = 0
+    # weights W[i, c] (MW × MH), integers
+    weights: np.ndarray = None  # type: ignore[assignment]
+    # thresholds T[c, t] (MH × N_THR), N_THR = 2^ACT_BITS - 1; empty = no activation
+    thresholds: np.ndarray = None  # type: ignore[assignment]
+    # internal_decoupled (weights on chip) | external (streamed from DRAM)
+    mem_mode: str = "internal_decoupled"
+    ram_style: str = "auto"
+    resType: str = "lut"
+
+
+class MVAU(HWCustomOp):
+    """``acc[c] = Σ_i x[i]·W[i,c]``, then ``out = ACT_BIAS + Σ_t [acc >= T[c,t]]``.
+
+    Decisions where SPEC.md is silent:
+    * ``ACC_BITS`` = signed bits of the exact accumulator range for this weight matrix and input
+      datatype (FINN's minimize_accumulator_width); ``THR_BITS`` = signed bits covering the
+      thresholds (which the compiler clips to ``[acc_min, acc_max + 1]``). Both >= 2.
+    * The input tensor may have any shape with ``prod == V·MW`` (a Flatten in front of a FC
+      layer is a pure reinterpretation of the NHWC stream); the output is ``numInputVectors + [MH]``.
+    * Weights of datatype UINTn are carried as ``W_BITS = n+1`` signed bits.
+    """
+
+    Attrs = MVAUAttrs
+    rtl_module = "mvau"
+
+    # ----- shapes / types -----
+    def V(self) -> int:
+        return int(np.prod(self.get_nodeattr("numInputVectors")))
+
+    def normal_input_shape(self):
+        return tuple(self.get_nodeattr("numInputVectors")) + (self.get_nodeattr("MW"),)
+
+    def normal_output_shape(self):
+        return tuple(self.get_nodeattr("numInputVectors")) + (self.get_nodeattr("MH"),)
+
+    def in_fold(self):
+        return self.get_nodeattr("SIMD")
+
+    def out_fold(self):
+        return self.get_nodeattr("PE")
+
+    def W(self) -> np.ndarray:
+        c = self.__dict__.setdefault("_cache", {})
+        if "W" not in c:
+            c["W"] = np.asarray(self.get_nodeattr("weights")).astype(np.int64)
+        return c["W"]
+
+    def set_nodeattr(self, name, value):
+        if name in ("weights", "thresholds", "inputDataType", "weightDataType"):
+            self.__dict__.get("_cache", {}).clear()
+        super().set_nodeattr(name, value)
+
+    def T(self) -> np.ndarray | None:
+        c = self.__dict__.setdefault("_cache", {})
+        if "T" not in c:
+            t = np.asarray(self.get_nodeattr("thresholds"))
+            c["T"] = None if t.size == 0 else t.astype(np.int64)
+        return c["T"]
+
+    def has_activation(self) -> bool:
+        return self.T() is not None
+
+    def act_bits(self) -> int:
+        t = self.T()
+        return 0 if t is None else int(round(math.log2(t.shape[1] + 1)))
+
+    def input_datatype(self):
+        return DataType[self.get_nodeattr("inputDataType")]
+
+    def weight_bits(self) -> int:
+        wdt = DataType[self.get_nodeattr("weightDataType")]
+        return wdt.bitwidth() + (0 if wdt.signed() else 1)
+
+    def acc_range(self) -> tuple[int, int]:
+        c = self.__dict__.setdefault("_cache", {})
+        key = ("acc", self.get_nodeattr("inputDataType"))
+        if key not in c:
+            c[key] = self._acc_range()
+        return c[key]
+
+    def _acc_range(self) -> tuple[int, int]:
+        W = self.W()
+        idt = self.input_datatype()
+        lo_i, hi_i = int(idt.min()), int(idt.max())
+        pos = np.where(W > 0, W, 0).sum(axis=0)
+        neg = np.where(W < 0, W, 0).sum(axis=0)
+        hi = pos * hi_i + neg * lo_i
+        lo = pos * lo_i + neg * hi_i
+        return int(lo.min()), int(hi.max())
+
+    def acc_bits(self) -> int:
+        lo, hi = self.acc_range()
+        return max(2, signed_bits_for_range(lo, hi))
+
+    def thr_bits(self) -> int:
+        t = self.T()
+        if t is None:
+            return self.acc_bits()
+        return max(2, signed_bits_for_range(int(t.min()), int(t.max())))
+
+    def output_datatype(self):
+        if not self.has_activation():
+            return DataType[f"INT{self.acc_bits()}"]
+        return DataType[self.get_nodeattr("outputDataType")]
+
+    def check_folding(self):
+        a = self.attrs
+        errs = []
+        if a.MW % a.SIMD:
+            errs.append(f"MW={a.MW} not divisible by SIMD={a.SIMD}")
+        if a.MH % a.PE:
+            errs.append(f"MH={a.MH} not divisible by PE={a.PE}")
+        return errs
+
+    # ----- semantics -----
+    def execute_numpy(self, x):
+        mw = self.get_nodeattr("MW")
+        # float64 BLAS matmul: exact for integer sums below 2^53 (checked), far faster than int64
+        xf = np.asarray(x, dtype=np.float64).reshape(-1, mw)
+        lo, hi = self.acc_range()
+        assert max(abs(lo), abs(hi)) < 2**53
+        acc = np.rint(xf @ self.W().astype(np.float64)).astype(np.int64)
+        t = self.T()
+        if t is not None:
+            acc = self.get_nodeattr("ActVal") + multithreshold_count(acc, t)
+        return acc.reshape(self.normal_output_shape())
+
+    # ----- performance -----
+    def exp_cycles(self):
+        a = self.attrs
+        return (a.MH // a.PE) * (a.MW // a.SIMD) * self.V()
+
+    def wmem(self) -> int:
+        a = self.attrs
+        return (a.MW * a.MH) // (a.PE * a.SIMD)
+
+    def tmem(self) -> int:
+        return self.get_nodeattr("MH") // self.get_nodeattr("PE")
+
+    def weight_bits_total(self) -> int:
+        a = self.attrs
+        n = a.MW * a.MH * self.weight_bits()
+        if self.has_activation():
+            n += a.MH * self.T().shape[1] * self.thr_bits()
+        return n
+
+    def bram_estimate(self) -> int:
+        """FINN's MVAU BRAM18 model (finn-notes §3)."""
+        a = self.attrs
+        P, Q, W = a.PE, a.SIMD, self.weight_bits()
+        omega = (a.MW * a.MH) / (P * Q)
+        m = P * Q * W
+        if a.mem_mode == "external" or a.ram_style in ("distributed", "ultra"):
+            return 0
+        if a.mem_mode == "internal_embedded" and self.wmem() <= 128:
+            return 0
+        if m == 1:
+            return math.ceil(omega / 16384)
+        if m == 2:
+            return math.ceil(omega / 8192)
+        if m <= 4:
+            return math.ceil(omega / 4096) * math.ceil(m / 4)
+        if m <= 9:
+            return math.ceil(omega / 2048) * math.ceil(m / 9)
+        if m <= 18 or omega > 512:
+            return math.ceil(omega / 1024) * math.ceil(m / 18)
+        return math.ceil(omega / 512) * math.ceil(m / 36)
+
+    def lut_estimate(self) -> float:
+        """FINN's MVAU_hls LUT model (finn-notes §3)."""
+        a = self.attrs
+        P, Q, W = a.PE, a.SIMD, self.weight_bits()
+        A = self.input_datatype().bitwidth()
+        signed = 1 if self.input_datatype().signed() else 0
+        alpha = math.log2(a.MW) + W + A - 1 - signed
+        acc = min(self.acc_bits(), math.ceil(alpha + math.log2(1 + 2 ** (-alpha)) + 1))
+        mult = 0 if a.resType == "dsp" else Q * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
+        thr = 0
+        if self.has_activation():
+            B = self.act_bits()
+            thr = (2**B - 1) * acc * (math.ceil(self.tmem() / 64) + 1)
+        c2 = 0
+        if a.ram_style == "distributed" and a.mem_mode != "external":
+            c2 = P * Q * W * math.ceil(self.wmem() / 64)
+        return 300 + 1.1 * P * (mult + (W + A) * (2 * Q - 1) + acc + thr) + c2
+
+    def resource_estimate(self):
+        a = self.attrs
+        W = self.weight_bits()
+        A = self.input_datatype().bitwidth()
+        dsp = a.PE * a.SIMD * math.ceil((W + A) / 48) if a.resType == "dsp" else 0
+        # FF: pipeline registers of the MAC tree + accumulators + stream registers (simple model)
+        ff = a.PE * (a.SIMD * (W + A) + 2 * self.acc_bits()) + self.instream_width() + self.outstream_width()
+        return Resources(lut=self.lut_estimate(), ff=float(ff), dsp=dsp, bram18=self.bram_estimate())
+
+    # ----- RTL -----
+    def rtl_parameters(self):
+        a = self.attrs
+        return {
+            "MW": a.MW, "MH": a.MH, "PE": a.PE, "SIMD": a.SIMD,
+            "IN_BITS": self.input_datatype().bitwidth(),
+            "IN_SIGNED": int(self.input_datatype().signed()),
+            "W_BITS": self.weight_bits(),
+            "ACC_BITS": self.acc_bits(),
+            "ACT_BITS": self.act_bits(),
+            "THR_BITS": self.thr_bits(),
+            "ACT_BIAS": int(a.ActVal) if self.has_activation() else 0,
+            "WEIGHT_FILE": "weights.mem",
+            "THRESH_FILE": "thresholds.mem" if self.has_activation() else "",
+        }
+
+    def weight_words(self) -> np.ndarray:
+        """(NF·SF) × (PE·SIMD) array: row nf·SF+sf, element pe·SIMD+s = W[sf·SIMD+s, nf·PE+pe]."""
+        a = self.attrs
+        W = self.W()
+        NF, SF = a.MH // a.PE, a.MW // a.SIMD
+        # W[sf, s, nf, pe] -> [nf, sf, pe, s]
+        w4 = W.reshape(SF, a.SIMD, NF, a.PE).transpose(2, 0, 3, 1)
+        return w4.reshape(NF * SF, a.PE * a.SIMD)
+
+    def threshold_words(self) -> np.ndarray:
+        """NF × (PE·N_THR) array: row nf, element pe·N_THR+t = T[nf·PE+pe, t]."""
+        a = self.attrs
+        T = self.T()
+        NF = a.MH // a.PE
+        return T.reshape(NF, a.PE * T.shape[1])
+
+    def rtl_memories(self):
+        mem = {"WEIGHT_FILE": pack_words(self.weight_words(), self.weight_bits())}
+        if self.has_activation():
+            mem["THRESH_FILE"] = pack_words(self.threshold_words(), self.thr_bits())
+        return mem

@@ -1,0 +1,115 @@
+"""StreamingFIFO and StreamingDataWidthConverter: identities on the data (hls/SPEC.md).
+
+SPEC.md gives no parameter lists for ``fifo`` and ``dwc``; decisions:
+* ``fifo``: ``WIDTH`` (bits per word), ``DEPTH`` (words).
+* ``dwc``: ``IN_WIDTH``, ``OUT_WIDTH`` (bits), one a multiple of the other (as FINN's RTL DWC),
+  ``NUM_IN_WORDS`` (input words per frame). Bits are regrouped LSB-first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from qonnx.core.datatype import DataType
+
+from .base import HWCustomOp, Resources, bram18_count
+
+
+@dataclass
+class FIFOAttrs:
+    shape: list[int]  # normal NHWC shape of the tensor
+    fold: int = 1  # elements per word
+    depth: int = 2
+    dataType: str = "UINT8"
+    ram_style: str = "auto"
+
+
+class StreamingFIFO(HWCustomOp):
+    Attrs = FIFOAttrs
+    rtl_module = "fifo"
+
+    def normal_input_shape(self):
+        return tuple(self.get_nodeattr("shape"))
+
+    normal_output_shape = normal_input_shape
+
+    def in_fold(self):
+        return self.get_nodeattr("fold")
+
+    out_fold = in_fold
+
+    def input_datatype(self):
+        return DataType[self.get_nodeattr("dataType")]
+
+    output_datatype = input_datatype
+
+    def execute_numpy(self, x):
+        return np.asarray(x).reshape(self.normal_input_shape())
+
+    def exp_cycles(self):
+        return 0
+
+    def resource_estimate(self):
+        w, d = self.instream_width(), self.get_nodeattr("depth")
+        if d > 256 and self.get_nodeattr("ram_style") != "distributed":
+            return Resources(lut=30.0, ff=float(2 * w + 40), bram18=bram18_count(w, d))
+        # SRL16/32-based FIFO: one LUT per bit per 32 entries
+        return Resources(lut=float(w * math.ceil(d / 32) + 20), ff=float(w + 20))
+
+    def rtl_parameters(self):
+        return {"WIDTH": self.instream_width(), "DEPTH": self.get_nodeattr("depth")}
+
+
+@dataclass
+class DWCAttrs:
+    shape: list[int]
+    inFold: int = 1  # elements per input word
+    outFold: int = 1  # elements per output word
+    dataType: str = "UINT8"
+
+
+class StreamingDataWidthConverter(HWCustomOp):
+    Attrs = DWCAttrs
+    rtl_module = "dwc"
+
+    def normal_input_shape(self):
+        return tuple(self.get_nodeattr("shape"))
+
+    normal_output_shape = normal_input_shape
+
+    def in_fold(self):
+        return self.get_nodeattr("inFold")
+
+    def out_fold(self):
+        return self.get_nodeattr("outFold")
+
+    def input_datatype(self):
+        return DataType[self.get_nodeattr("dataType")]
+
+    output_datatype = input_datatype
+
+    def check_folding(self):
+        a, b = self.get_nodeattr("inFold"), self.get_nodeattr("outFold")
+        c = self.normal_input_shape()[-1]
+        errs = []
+        if max(a, b) % min(a, b):
+            errs.append(f"DWC folds {a} and {b} are not multiples of each other")
+        if c % a or c % b:
+            errs.append(f"DWC folds {a}/{b} do not divide channels {c}")
+        return errs
+
+    def execute_numpy(self, x):
+        return np.asarray(x).reshape(self.normal_input_shape())
+
+    def exp_cycles(self):
+        return 0
+
+    def resource_estimate(self):
+        w = max(self.instream_width(), self.outstream_width())
+        return Resources(lut=float(w + 20), ff=float(2 * w + 10))
+
+    def rtl_parameters(self):
+        n = int(np.prod(self.normal_input_shape())) // self.in_fold()
+        return {"IN_WIDTH": self.instream_width(), "OUT_WIDTH": self.outstream_width(), "NUM_IN_WORDS": n}

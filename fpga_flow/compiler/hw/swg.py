@@ -1,0 +1,115 @@
+"""ConvolutionInputGenerator (SWG): im2col with zero padding (hls/SPEC.md §SWG)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from qonnx.core.datatype import DataType
+
+from .base import HWCustomOp, Resources, bram18_count
+
+
+@dataclass
+class SWGAttrs:
+    IFMDim: list[int]  # [H, W]
+    IFMChannels: int
+    ConvKernelDim: list[int] = field(default_factory=lambda: [3, 3])
+    Stride: list[int] = field(default_factory=lambda: [1, 1])
+    Padding: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # [top, left, bottom, right]
+    SIMD: int = 1
+    inputDataType: str = "UINT8"
+    ram_style: str = "auto"
+
+
+class ConvolutionInputGenerator(HWCustomOp):
+    """Output ``(1, OFM_H, OFM_W, K_H·K_W·CH)``, row ``(kh·K_W + kw)·CH + c``; padding value 0."""
+
+    Attrs = SWGAttrs
+    rtl_module = "swg"
+
+    def dims(self):
+        a = self.attrs
+        H, W = a.IFMDim
+        kh, kw = a.ConvKernelDim
+        sh, sw = a.Stride
+        pt, pl, pb, pr = a.Padding
+        oh = (H + pt + pb - kh) // sh + 1
+        ow = (W + pl + pr - kw) // sw + 1
+        return H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow
+
+    def normal_input_shape(self):
+        a = self.attrs
+        return (1, a.IFMDim[0], a.IFMDim[1], a.IFMChannels)
+
+    def normal_output_shape(self):
+        H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
+        return (1, oh, ow, kh * kw * self.get_nodeattr("IFMChannels"))
+
+    def in_fold(self):
+        return self.get_nodeattr("SIMD")
+
+    out_fold = in_fold
+
+    def input_datatype(self):
+        return DataType[self.get_nodeattr("inputDataType")]
+
+    output_datatype = input_datatype
+
+    def check_folding(self):
+        a = self.attrs
+        return [] if a.IFMChannels % a.SIMD == 0 else [f"IFMChannels={a.IFMChannels} not divisible by SIMD={a.SIMD}"]
+
+    def execute_numpy(self, x):
+        H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
+        C = self.get_nodeattr("IFMChannels")
+        x = np.asarray(x).reshape(1, H, W, C)
+        xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+        out = np.empty((1, oh, ow, kh, kw, C), dtype=x.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, :, i, j, :] = xp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :]
+        return out.reshape(1, oh, ow, kh * kw * C)
+
+    def exp_cycles(self):
+        # Model of hls/swg.v (SPEC.md §SWG, changed by the hardware developer to match the RTL
+        # within a few cycles): the reader emits OFM_H·OFM_W·K_H·K_W·CF words, the writer reads
+        # IFM_H·IFM_W·CF words (padding is not streamed), the two overlap; `fill` is the initial
+        # wait of the first window for its last input pixel, `tail` what follows the last input.
+        H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
+        C, S = self.get_nodeattr("IFMChannels"), self.get_nodeattr("SIMD")
+        cf = C // S
+        rd = oh * ow * kh * kw * cf
+        wr = H * W * cf
+        fill = max(0, ((kh - 1 - pt) * W + (kw - pl)) * cf - kh * kw * cf)
+        tail = (pb * kw + pr + 1) * cf + 2
+        return max(rd + fill, wr + tail)
+
+    def buffer_bits(self) -> int:
+        H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
+        C = self.get_nodeattr("IFMChannels")
+        return ((kh - 1) * (W + pl + pr) + kw) * C * self.input_datatype().bitwidth()
+
+    def resource_estimate(self):
+        bits = self.buffer_bits()
+        a = self.attrs
+        # line buffer: BRAM18 when > 1 kbit per SIMD lane, else LUTRAM (64 bits per LUT)
+        if a.ram_style != "distributed" and bits > 4096:
+            width = self.instream_width()
+            bram = bram18_count(width, math.ceil(bits / max(width, 1)))
+            lutram = 0
+        else:
+            bram, lutram = 0, math.ceil(bits / 64)
+        lut = 150 + lutram + 2 * self.instream_width()
+        ff = 100 + 2 * self.instream_width()
+        return Resources(lut=float(lut), ff=float(ff), bram18=bram)
+
+    def rtl_parameters(self):
+        H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
+        return {
+            "IFM_H": H, "IFM_W": W, "CH": self.get_nodeattr("IFMChannels"),
+            "K_H": kh, "K_W": kw, "STRIDE_H": sh, "STRIDE_W": sw,
+            "PAD_T": pt, "PAD_L": pl, "PAD_B": pb, "PAD_R": pr,
+            "SIMD": self.get_nodeattr("SIMD"), "BITS": self.input_datatype().bitwidth(),
+        }

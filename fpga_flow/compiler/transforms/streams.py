@@ -1,0 +1,80 @@
+"""Insert StreamingDataWidthConverter where a producer's word (out_fold elements) differs from the
+consumer's (in_fold), and a StreamingFIFO between every two layers."""
+
+from __future__ import annotations
+
+import math
+
+from onnx import helper
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from fpga_flow.compiler.hw import make_hw_node
+
+STREAM_OPS = ("StreamingFIFO", "StreamingDataWidthConverter")
+
+
+def strip_streams(model: ModelWrapper) -> ModelWrapper:
+    """Remove DWCs and FIFOs (so folding can be redone)."""
+    g = model.graph
+    for n in [n for n in g.node if n.op_type in STREAM_OPS]:
+        src, dst = n.input[0], n.output[0]
+        for m in g.node:
+            for i, t in enumerate(m.input):
+                if t == dst:
+                    m.input[i] = src
+        if g.output[0].name == dst:
+            prod = model.find_producer(src)
+            prod.output[0] = dst if prod is not None else src
+        g.node.remove(n)
+    return model
+
+
+class InsertStreams:
+    def __init__(self, fifo_depth: int = 32):
+        self.fifo_depth = fifo_depth
+
+    def apply(self, model: ModelWrapper):
+        g = model.graph
+        nodes = list(g.node)
+        new = []
+        k_dwc = k_fifo = 0
+        for i, n in enumerate(nodes):
+            new.append(n)
+            if i + 1 == len(nodes):
+                break
+            nxt = nodes[i + 1]
+            if nxt.input[0] != n.output[0]:
+                continue
+            a, b = getCustomOp(n), getCustomOp(nxt)
+            t = n.output[0]
+            shape = list(a.normal_output_shape())
+            dtype = a.output_datatype().name
+            cur = t
+            fa, fb = a.out_fold(), b.in_fold()
+            chain = []
+            if fa != fb:
+                if max(fa, fb) % min(fa, fb) == 0:
+                    chain = [(fa, fb)]
+                else:
+                    gcd = math.gcd(fa, fb)
+                    chain = [(fa, gcd), (gcd, fb)]
+            stages = [("dwc", f1, f2) for f1, f2 in chain] + [("fifo", fb, fb)]
+            for kind, f1, f2 in stages:
+                out = f"{t}_{kind}{k_dwc if kind == 'dwc' else k_fifo}"
+                model.set_tensor_shape(out, shape)
+                model.set_tensor_datatype(out, a.output_datatype())
+                if kind == "dwc":
+                    nd = make_hw_node("StreamingDataWidthConverter", cur, out, f"StreamingDataWidthConverter_{k_dwc}",
+                                      shape=shape, inFold=f1, outFold=f2, dataType=dtype)
+                    k_dwc += 1
+                else:
+                    nd = make_hw_node("StreamingFIFO", cur, out, f"StreamingFIFO_{k_fifo}", shape=shape, fold=f1,
+                                      depth=self.fifo_depth, dataType=dtype)
+                    k_fifo += 1
+                new.append(nd)
+                cur = out
+            nxt.input[0] = cur
+        del g.node[:]
+        g.node.extend(new)
+        return model, False

@@ -1,0 +1,250 @@
+"""The real ISIC folder layouts: detection and indexing (which file, which label).
+
+Three layouts, exactly as the ISIC archive distributes them:
+
+* ``isic2019`` (classification): ``ISIC_2019_Training_Input/ISIC_xxxxxxx.jpg`` and
+  ``ISIC_2019_Training_GroundTruth.csv`` with columns ``image,MEL,NV,BCC,AK,BKL,DF,VASC,SCC,UNK``.
+* ``ham10000`` (classification, ISIC 2018 Task 3): ``ISIC2018_Task3_Training_Input/*.jpg`` and
+  ``ISIC2018_Task3_Training_GroundTruth/ISIC2018_Task3_Training_GroundTruth.csv`` (the CSV may
+  also sit at the root) with columns ``image,MEL,NV,BCC,AKIEC,BKL,DF,VASC``.
+* ``isic2018_task1`` (segmentation): ``ISIC2018_Task1-2_Training_Input/ISIC_xxxxxxx.jpg`` and
+  ``ISIC2018_Task1_Training_GroundTruth/ISIC_xxxxxxx_segmentation.png``.
+
+Indexing reads the CSV / lists the folders and checks every image cheaply (a reduced-size
+JPEG decode); unreadable files are skipped and counted, never a crash mid-epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from fpga_flow.errors import FlowError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One ISIC folder layout."""
+
+    name: str
+    task: str  # "cls" | "seg"
+    image_dir: str
+    classes: tuple[str, ...]
+    csv_paths: tuple[str, ...] = ()  # candidate CSV locations, relative to the root
+    mask_dir: str = ""
+    mask_suffix: str = "_segmentation.png"
+
+
+ISIC2019 = Layout(
+    name="isic2019",
+    task="cls",
+    image_dir="ISIC_2019_Training_Input",
+    classes=("MEL", "NV", "BCC", "AK", "BKL", "DF", "VASC", "SCC", "UNK"),
+    csv_paths=("ISIC_2019_Training_GroundTruth.csv",),
+)
+HAM10000 = Layout(
+    name="ham10000",
+    task="cls",
+    image_dir="ISIC2018_Task3_Training_Input",
+    classes=("MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC"),
+    csv_paths=(
+        "ISIC2018_Task3_Training_GroundTruth/ISIC2018_Task3_Training_GroundTruth.csv",
+        "ISIC2018_Task3_Training_GroundTruth.csv",
+    ),
+)
+ISIC2018_TASK1 = Layout(
+    name="isic2018_task1",
+    task="seg",
+    image_dir="ISIC2018_Task1-2_Training_Input",
+    classes=("background", "lesion"),
+    mask_dir="ISIC2018_Task1_Training_GroundTruth",
+)
+LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (ISIC2019, HAM10000, ISIC2018_TASK1)}
+TASKS = ("cls", "seg")
+
+
+@dataclass
+class Index:
+    """The samples of one dataset: image paths, labels (cls) or mask paths (seg)."""
+
+    layout: Layout
+    root: Path
+    images: list[Path]
+    labels: list[int] = field(default_factory=list)  # cls
+    masks: list[Path] = field(default_factory=list)  # seg
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # unreadable files and why
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.layout.classes
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def _csv_path(root: Path, layout: Layout) -> Path | None:
+    for rel in layout.csv_paths:
+        if (root / rel).is_file():
+            return root / rel
+    return None
+
+
+def _matches(root: Path, layout: Layout) -> bool:
+    if not (root / layout.image_dir).is_dir():
+        return False
+    if layout.task == "cls":
+        return _csv_path(root, layout) is not None
+    return (root / layout.mask_dir).is_dir()
+
+
+def detect_layout(root: str | os.PathLike, task: str, layout: str | None = None) -> tuple[Path, Layout]:
+    """Find the ISIC layout for ``task`` under ``root`` (or one folder below it).
+
+    Returns the directory that holds the layout and the layout. ``layout`` forces one by name.
+    """
+    if task not in TASKS:
+        raise FlowError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
+    root = Path(root)
+    if not root.is_dir():
+        raise FlowError(f"{root}: dataset root is not a directory")
+    if layout is not None:
+        if layout not in LAYOUTS:
+            raise FlowError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+        candidates = [LAYOUTS[layout]]
+        if candidates[0].task != task:
+            raise FlowError(f"layout {layout!r} is a {candidates[0].task} layout, not {task}")
+    else:
+        candidates = [lay for lay in LAYOUTS.values() if lay.task == task]
+    dirs = [root] + sorted(p for p in root.iterdir() if p.is_dir())
+    for d in dirs:
+        for lay in candidates:
+            if _matches(d, lay):
+                return d, lay
+    # Say precisely what is missing for the most likely layout.
+    hints = []
+    for lay in candidates:
+        need = [lay.image_dir + "/"]
+        need += [lay.csv_paths[0]] if lay.task == "cls" else [lay.mask_dir + "/"]
+        hints.append(f"{lay.name} ({' + '.join(need)})")
+    raise FlowError(f"{root}: no ISIC {task} dataset found; expected one of: {'; '.join(hints)}")
+
+
+def check_image(path: Path) -> str | None:
+    """Return why ``path`` is unreadable, or None. Cheap: JPEGs are decoded at reduced scale."""
+    try:
+        if path.stat().st_size == 0:
+            return "empty file"
+        with Image.open(path) as im:
+            im.draft("RGB", (32, 32))  # JPEG DCT scaling: full entropy decode, tiny output
+            im.load()
+            if im.size[0] < 1 or im.size[1] < 1:
+                return "zero-size image"
+    except Exception as err:  # PIL raises many types for corrupt data
+        return f"{type(err).__name__}: {err}".splitlines()[0]
+    return None
+
+
+def _read_class_csv(csv_path: Path, layout: Layout) -> list[tuple[str, int]]:
+    """Rows of a one-hot ground-truth CSV as (image id, class index)."""
+    try:
+        with open(csv_path, newline="") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError) as err:
+        raise FlowError(f"{csv_path}: cannot read ground-truth CSV ({err})") from err
+    if not rows:
+        raise FlowError(f"{csv_path}: empty ground-truth CSV")
+    header = [h.strip() for h in rows[0]]
+    if not header or header[0] != "image":
+        raise FlowError(f"{csv_path}: first column must be 'image', got {header[:1]}")
+    cols = header[1:]
+    unknown = [c for c in cols if c not in layout.classes]
+    if unknown:
+        raise FlowError(
+            f"{csv_path}: unknown class column(s) {', '.join(unknown)} for the {layout.name} layout "
+            f"(expected {','.join(layout.classes)})"
+        )
+    missing = [c for c in layout.classes if c not in cols]
+    if missing:
+        raise FlowError(f"{csv_path}: missing class column(s) {', '.join(missing)} for the {layout.name} layout")
+    col_to_cls = [layout.classes.index(c) for c in cols]
+    out = []
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not row or all(not x.strip() for x in row):
+            continue
+        if len(row) != len(header):
+            raise FlowError(f"{csv_path}:{lineno}: expected {len(header)} fields, got {len(row)}")
+        try:
+            vals = [float(x) for x in row[1:]]
+        except ValueError as err:
+            raise FlowError(f"{csv_path}:{lineno}: non-numeric label ({err})") from err
+        hot = [i for i, v in enumerate(vals) if v >= 0.5]
+        if len(hot) != 1:
+            raise FlowError(f"{csv_path}:{lineno}: expected exactly one class set to 1, got {len(hot)}")
+        out.append((row[0].strip(), col_to_cls[hot[0]]))
+    return out
+
+
+def _listing(image_dir: Path) -> dict[str, Path]:
+    return {
+        p.stem: p
+        for p in sorted(image_dir.iterdir())
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTS
+    }
+
+
+def index_dataset(root: str | os.PathLike, task: str, layout: str | None = None, check: bool = True) -> Index:
+    """Index the dataset of ``task`` under ``root``. ``check`` skips (and counts) unreadable files."""
+    base, lay = detect_layout(root, task, layout)
+    image_dir = base / lay.image_dir
+    listing = _listing(image_dir)
+    idx = Index(layout=lay, root=base, images=[])
+    if lay.task == "cls":
+        csv_path = _csv_path(base, lay)
+        assert csv_path is not None
+        rows = _read_class_csv(csv_path, lay)
+        if not rows:
+            raise FlowError(f"{csv_path}: no samples")
+        for stem, label in rows:
+            path = listing.get(stem)
+            if path is None:
+                raise FlowError(f"{csv_path}: image {stem!r} listed but not found in {image_dir}")
+            why = check_image(path) if check else None
+            if why:
+                idx.skipped.append((path, why))
+                continue
+            idx.images.append(path)
+            idx.labels.append(label)
+    else:
+        mask_dir = base / lay.mask_dir
+        if not listing:
+            raise FlowError(f"{image_dir}: no images (.jpg/.png)")
+        for stem, path in listing.items():
+            mask = mask_dir / f"{stem}{lay.mask_suffix}"
+            if not mask.is_file():
+                raise FlowError(f"{mask}: mask missing for image {path.name}")
+            why = check_image(path) if check else None
+            why = why or (check_image(mask) if check else None)
+            if why:
+                idx.skipped.append((path, why))
+                continue
+            idx.images.append(path)
+            idx.masks.append(mask)
+    if not idx.images:
+        raise FlowError(f"{image_dir}: every image is unreadable ({len(idx.skipped)} skipped)")
+    return idx
+
+
+def resolve_root(root: str | os.PathLike | None) -> Path:
+    """The dataset root: the given one, else ``$ISIC_ROOT``."""
+    if root is None or str(root) == "":
+        env = os.environ.get("ISIC_ROOT")
+        if not env:
+            raise FlowError("no dataset root: pass --root DIR or set ISIC_ROOT")
+        root = env
+    return Path(root).expanduser()

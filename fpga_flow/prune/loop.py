@@ -1,0 +1,204 @@
+"""The regularise-and-prune loop shared by SeReNe and the baselines.
+
+Train with the method's regulariser; when the validation loss plateaus, take a pruning step: zero the
+lowest-magnitude parameters (or channels) below a threshold found by bisection so that the validation
+metric stays within ``loss_bound`` points of the unpruned reference. Keep the most pruned snapshot that
+meets the bound; stop when steps stop pruning, when ``target`` is reached, or after ``epochs``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+
+from fpga_flow.errors import FlowError
+from fpga_flow.models.train import evaluate, loss_fn, main_metric, pick_device, progress_bar, set_seed
+from fpga_flow.prune.graph import units
+from fpga_flow.prune.masks import Masks, channel_norms
+from fpga_flow.prune.regularizers import make_regularizer
+from fpga_flow.prune.rounding import round_mask
+
+METHODS = ("serene", "magnitude", "lobster")
+
+
+@dataclass
+class PruneConfig:
+    method: str = "serene"          # serene | magnitude | lobster
+    granularity: str = "channel"    # channel | param
+    epochs: int = 20
+    lr: float = 0.01
+    momentum: float = 0.9
+    lam: float = 1e-3               # regulariser strength (weight decay for magnitude)
+    patience: int = 2               # epochs without val-loss improvement before a pruning step
+    loss_bound: float = 1.0         # allowed drop of the val metric, in points
+    bisect_iters: int = 8
+    sens_every: int = 5
+    sens_samples: int = 64
+    multiple_of: int = 1            # channel granularity: kept counts rounded up to this multiple
+    stall: int = 3                  # stop after this many pruning steps that prune nothing
+    target: float | None = None     # stop once this fraction is pruned (channels or params)
+    metric: str | None = None       # default: the task's main metric
+    seed: int = 0
+    device: str | None = None
+    progress: bool = True
+
+
+@dataclass
+class PruneResult:
+    model: nn.Module
+    masks: Masks
+    reference: float                # val metric of the input model, points
+    final: float                    # val metric of the returned model, points
+    pruned_fraction: float          # of hidden channels (channel) or weights (param)
+    bound_met: bool
+    target_met: bool | None
+    message: str
+    history: list[dict] = field(default_factory=list)
+
+
+def _pruned_fraction(masks: Masks, granularity: str) -> float:
+    if granularity == "param":
+        total = sum(w.numel() for w in masks.weight)
+        return 1 - masks.alive_params() / total
+    hidden = masks.channel[:-1]
+    return 1 - sum(int(c.sum()) for c in hidden) / sum(c.numel() for c in hidden)
+
+
+def candidate(model: nn.Module, masks: Masks, q: float, granularity: str, multiple_of: int = 1) -> Masks:
+    """Masks after pruning the fraction ``q`` of the currently alive weights/channels of lowest magnitude
+    (channels: l2 norm relative to the layer's largest; the largest channel of a layer always stays)."""
+    new = masks.clone()
+    if q <= 0:
+        return new
+    us = units(model)
+    if granularity == "param":
+        mags = [u.layer.weight.detach().abs().cpu() for u in us]
+        alive = torch.cat([m[w.bool()] for m, w in zip(mags, masks.weight)])
+        if alive.numel() == 0:
+            return new
+        t = torch.sort(alive).values[min(alive.numel() - 1, int(q * alive.numel()))]
+        for i, m in enumerate(mags):
+            new.weight[i] = new.weight[i] * (m >= t).to(new.weight[i].dtype)
+        return new
+    norms = channel_norms(model)[:-1]
+    rel = [n / n[c].max().clamp_min(1e-12) if c.any() else n for n, c in zip(norms, masks.channel)]
+    alive = torch.cat([r[c] for r, c in zip(rel, masks.channel)])
+    t = torch.sort(alive).values[min(alive.numel() - 1, int(q * alive.numel()))]
+    for i, (r, c) in enumerate(zip(rel, masks.channel)):
+        keep = c & (r >= t)
+        if not keep.any():
+            keep[int(torch.argmax(torch.where(c, r, torch.full_like(r, -1.0))))] = True
+        new.channel[i] = round_mask(keep, r, multiple_of, alive=c) if multiple_of > 1 else keep
+    return new
+
+
+class Pruner:
+    """Holds model, loaders and config; ``run()`` returns a :class:`PruneResult`."""
+
+    def __init__(self, model: nn.Module, loaders: dict[str, Iterable], task: str, cfg: PruneConfig,
+                 metric_fn: Callable[[nn.Module], float] | None = None):
+        if cfg.method not in METHODS:
+            raise FlowError(f"unknown pruning method {cfg.method!r}; known: {', '.join(METHODS)}")
+        if cfg.granularity not in ("channel", "param"):
+            raise FlowError(f"unknown granularity {cfg.granularity!r} (channel, param)")
+        self.cfg, self.task, self.loaders = cfg, task, loaders
+        self.device = pick_device(cfg.device)
+        self.model = model.to(self.device)
+        self.metric = cfg.metric or main_metric(task)
+        self._metric_fn = metric_fn
+
+    def val(self) -> dict[str, float]:
+        return evaluate(self.model, self.loaders["val"], self.task, self.device)
+
+    def score(self) -> float:
+        if self._metric_fn is not None:
+            return 100 * self._metric_fn(self.model)
+        return 100 * self.val()[self.metric]
+
+    def _score_with(self, masks: Masks) -> float:
+        saved = copy.deepcopy(self.model.state_dict())
+        masks.apply(self.model)
+        s = self.score()
+        self.model.load_state_dict(saved)
+        return s
+
+    def prune_step(self, masks: Masks, floor: float) -> tuple[Masks, float]:
+        """Bisection on the fraction to prune; returns (new masks, fraction)."""
+        lo, hi, best = 0.0, 1.0, masks
+        for _ in range(self.cfg.bisect_iters):
+            mid = (lo + hi) / 2
+            cand = candidate(self.model, masks, mid, self.cfg.granularity, self.cfg.multiple_of)
+            if self._score_with(cand) >= floor:
+                lo, best = mid, cand
+            else:
+                hi = mid
+        best.apply(self.model)
+        return best, lo
+
+    def run(self) -> PruneResult:
+        cfg = self.cfg
+        set_seed(cfg.seed)
+        model = self.model
+        masks = Masks.ones(model)
+        reference = self.score()
+        floor = reference - cfg.loss_bound
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                              weight_decay=cfg.lam if cfg.method == "magnitude" else 0.0)
+        reg = make_regularizer(cfg.method, cfg.lam, cfg.sens_every, cfg.sens_samples)
+        criterion = loss_fn(self.task)
+        best_state, best_masks, best_frac, best_score = copy.deepcopy(model.state_dict()), masks.clone(), 0.0, reference
+        history: list[dict] = []
+        best_loss, wait, stalls, step = float("inf"), 0, 0, 0
+        with progress_bar(cfg.progress) as bar:
+            job = bar.add_task(f"prune {cfg.method}", total=cfg.epochs, info="")
+            for epoch in range(cfg.epochs):
+                model.train()
+                for x, y in self.loaders["train"]:
+                    x, y = x.to(self.device), torch.as_tensor(y).to(self.device)
+                    opt.zero_grad(set_to_none=True)
+                    criterion(model(x), y).backward()
+                    opt.step()
+                    if reg is not None:
+                        reg(model, x, step)
+                    masks.apply(model)
+                    step += 1
+                v = self.val()
+                pruned = False
+                wait = 0 if v["loss"] < best_loss else wait + 1
+                best_loss = min(best_loss, v["loss"])
+                if wait >= cfg.patience:
+                    before = _pruned_fraction(masks, cfg.granularity)
+                    room = self.score() >= floor  # a step can only prune when we are above the floor
+                    masks, _ = self.prune_step(masks, floor)
+                    pruned = _pruned_fraction(masks, cfg.granularity) > before
+                    stalls = 0 if pruned else stalls + int(room)
+                    wait, best_loss = 0, float("inf")
+                s, frac = self.score(), _pruned_fraction(masks, cfg.granularity)
+                history.append({"epoch": epoch + 1, "val_loss": v["loss"], "score": s, "pruned": frac,
+                                "prune_step": pruned})
+                if s >= floor and frac >= best_frac:
+                    best_state, best_masks, best_frac, best_score = (
+                        copy.deepcopy(model.state_dict()), masks.clone(), frac, s)
+                bar.update(job, advance=1, info=f"{self.metric} {s:.2f} pruned {100 * frac:.1f}%")
+                if stalls >= cfg.stall or (cfg.target is not None and best_frac >= cfg.target):
+                    break
+        model.load_state_dict(best_state)
+        best_masks.apply(model)
+        final = self.score()
+        bound_met = final >= floor
+        target_met = None if cfg.target is None else best_frac >= cfg.target
+        msg = f"pruned {100 * best_frac:.1f}% of {'weights' if cfg.granularity == 'param' else 'hidden channels'}" \
+              f", val {self.metric} {reference:.2f} -> {final:.2f} (bound {cfg.loss_bound} points)"
+        if target_met is False:
+            msg += f"; target {100 * cfg.target:.0f}% not reachable within the bound: best model found returned"
+        return PruneResult(model, best_masks, reference, final, best_frac, bound_met, target_met, msg, history)
+
+
+def prune(model: nn.Module, loaders: dict[str, Iterable], task: str, cfg: PruneConfig | None = None,
+          metric_fn: Callable[[nn.Module], float] | None = None) -> PruneResult:
+    """Prune ``model`` in place with ``cfg.method``; see :class:`PruneConfig`."""
+    return Pruner(model, loaders, task, cfg or PruneConfig(), metric_fn).run()

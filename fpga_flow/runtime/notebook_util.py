@@ -1,0 +1,120 @@
+"""What the PYNQ notebooks do, as functions (numpy + matplotlib only) so the notebooks stay short
+and the same code runs on the board, on rtlsim in CI, and in the tests."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def import_driver(deploy_dir: str | Path) -> None:
+    """Make ``fpga_flow.runtime`` importable: the installed package, else the deploy folder's copy."""
+    try:
+        import fpga_flow.runtime.driver  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, str(Path(deploy_dir).resolve() / "driver"))
+
+
+def open_accelerator(backend: str, deploy_dir: str | Path, build_dir: str | Path | None = None):
+    """The accelerator behind ``backend``: pynq uses the deploy folder (bitfile), rtlsim the build folder,
+    cpu-* the deploy folder's float model."""
+    from fpga_flow.runtime.driver import Accelerator
+
+    deploy = Path(deploy_dir).resolve()
+    if backend == "pynq":
+        return Accelerator("pynq", deploy)
+    if backend == "rtlsim":
+        return Accelerator("rtlsim", Path(build_dir).resolve() if build_dir else deploy.parent)
+    if backend == "cpu-onnxruntime":
+        return Accelerator("cpu-onnxruntime", deploy, onnx=deploy / "model.onnx")
+    return Accelerator(backend, deploy)
+
+
+def check_outputs(result, expected: np.ndarray, expected_pred: np.ndarray | None, exact: bool) -> dict:
+    """Compare with the deploy folder's expected outputs. ``exact``: the integer outputs must match."""
+    out = {"images": int(len(expected))}
+    if result.raw is not None:
+        same = [bool(np.array_equal(a, b)) for a, b in zip(result.raw, expected)]
+        out["bit_exact_images"] = int(sum(same))
+        if exact and not all(same):
+            raise AssertionError(f"accelerator output differs from the expected output on images "
+                                 f"{[i for i, s in enumerate(same) if not s]}")
+    if expected_pred is not None:
+        out["prediction_agreement"] = float(np.mean(np.asarray(result.pred) == np.asarray(expected_pred)))
+    return out
+
+
+def show_classification(images: np.ndarray, pred: np.ndarray, expected: np.ndarray | None = None,
+                        labels: np.ndarray | None = None, classes: list[str] | None = None, n: int = 8):
+    import matplotlib.pyplot as plt
+
+    n = min(n, len(images))
+    fig, axes = plt.subplots(1, n, figsize=(2.2 * n, 2.6), squeeze=False)
+    name = (lambda i: classes[i] if classes and i < len(classes) else str(i))
+    for i, ax in enumerate(axes[0]):
+        rgb = images[i].transpose(1, 2, 0)
+        ax.imshow((rgb - rgb.min()) / (np.ptp(rgb) + 1e-9))
+        title = f"pred {name(int(pred[i]))}"
+        if labels is not None:
+            title += f"\ntrue {name(int(labels[i]))}"
+        ok = expected is None or int(expected[i]) == int(pred[i])
+        ax.set_title(title, fontsize=8, color="green" if ok else "red")
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def show_segmentation(images: np.ndarray, masks: np.ndarray, labels: np.ndarray | None = None, n: int = 4):
+    import matplotlib.pyplot as plt
+
+    n = min(n, len(images))
+    fig, axes = plt.subplots(1, n, figsize=(2.8 * n, 3), squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        rgb = images[i].transpose(1, 2, 0)
+        ax.imshow((rgb - rgb.min()) / (np.ptp(rgb) + 1e-9))
+        ax.imshow(np.ma.masked_where(masks[i] == 0, masks[i]), cmap="autumn", alpha=0.45, vmin=0, vmax=1)
+        if labels is not None and labels[i].any():
+            ax.contour(labels[i], levels=[0.5], colors="cyan", linewidths=1)
+        ax.set_title(f"image {i}: mask (red)" + (", truth (cyan)" if labels is not None else ""), fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def cpu_baseline(deploy_dir: str | Path, images: np.ndarray, repeats: int = 5) -> dict | None:
+    """FPS of the float model on this machine's CPU (on a board: the ARM cores) with onnxruntime."""
+    from fpga_flow.errors import FlowError
+
+    onnx = Path(deploy_dir) / "model.onnx"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None
+    if not onnx.is_file():
+        return None
+    from fpga_flow.runtime.driver import Accelerator
+
+    try:
+        acc = Accelerator("cpu-onnxruntime", deploy_dir, onnx=onnx)
+    except FlowError:
+        return None
+    acc.execute(images[:1])
+    lat = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        acc.execute(images[:1])
+        lat.append(time.perf_counter() - t0)
+    fps = 1.0 / float(np.median(lat))
+    return {"backend": "cpu-onnxruntime", "source": "measured", "throughput_fps": fps, "latency_ms": 1e3 / fps,
+            "device": acc.backend.device}
+
+
+def summary(deploy_dir: str | Path, backend: str, checks: dict, accel: dict, cpu: dict | None) -> dict:
+    s = {"backend": backend, "checks": checks, "accelerator": accel, "cpu": cpu,
+         "speedup_vs_cpu": (accel["throughput_fps"] / cpu["throughput_fps"]) if cpu else None}
+    (Path(deploy_dir) / f"notebook_results_{backend}.json").write_text(json.dumps(s, indent=2, default=str))
+    return s

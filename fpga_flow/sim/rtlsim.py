@@ -1,0 +1,182 @@
+"""rtlsim: integer NHWC frames through the Verilator model of a build's stitched design.
+
+    res = rtlsim(build_dir, x)        # x: (N, H, W, C) integers of the design's input datatype
+    res.outputs, res.cycles_per_frame, res.latency_cycles
+
+FIFO depths are sized FINN-style on first use (``size_fifos``): a simulation with
+tensor-sized FIFOs records each FIFO's maximum occupancy, rounded as FINN does (<=2 -> 2,
+<=32 -> 32, >256 -> next power of two); the depths are saved in ``rtl/fifo_depths.json``
+(tied to the dataflow.onnx they were measured on) and ``rtl/final_hw_config.json`` (FINN format).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fpga_flow.errors import FlowError
+from fpga_flow.sim import verilator as vl
+from fpga_flow.sim.packing import pack, unpack
+
+SIZING_CAP = 1 << 20
+
+
+@dataclass
+class RtlsimResult:
+    outputs: np.ndarray              # (N,) + output shape[1:], int64
+    cycles_per_frame: float          # steady state (spacing of frame ends); latency if N == 1
+    latency_cycles: int              # first input word of frame 0 -> its last output word
+    frames: int
+    total_cycles: int
+    wall_s: float                    # simulation wall time (build excluded)
+    build_s: float
+    fifo_depths: dict = field(default_factory=dict)
+    source: str = "rtlsim"
+
+    @property
+    def sim_cycles_per_s(self) -> float:
+        return self.total_cycles / self.wall_s if self.wall_s > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "frames": self.frames, "cycles_per_frame": self.cycles_per_frame,
+                "latency_cycles": self.latency_cycles, "total_cycles": self.total_cycles,
+                "sim_wall_s": round(self.wall_s, 3), "build_s": round(self.build_s, 2),
+                "sim_cycles_per_s": round(self.sim_cycles_per_s), "fifo_depths": self.fifo_depths}
+
+
+def stalled_stage(chain, dbg_hex: str) -> str | None:
+    """Name the stage that holds a valid input it does not take while producing nothing."""
+    if not dbg_hex:
+        return None
+    v = int(dbg_hex, 16)
+    n = len(chain.stages)
+    valid = [(v >> i) & 1 for i in range(n + 1)]
+    ready = [(v >> (n + 1 + i)) & 1 for i in range(n + 1)]
+    stuck = [s.name for i, s in enumerate(chain.stages)
+             if valid[i] and not ready[i] and not valid[i + 1]]
+    if stuck:
+        return stuck[-1]
+    waiting = [s.name for i, s in enumerate(chain.stages) if not valid[i] and not valid[i + 1]]
+    return f"none holds data; first idle stage {waiting[0]}" if waiting else None
+
+
+def random_frames(chain, n: int, seed: int = 0) -> np.ndarray:
+    dt = chain.in_dtype
+    rng = np.random.default_rng(seed)
+    return rng.integers(int(dt.min()), int(dt.max()) + 1, (n,) + tuple(chain.in_shape[1:]))
+
+
+def run_design(design, x: np.ndarray, *, backpressure: float = 0.0, opt: str = "-O1",
+               stall_limit: int | None = None, seed: int = 1) -> RtlsimResult:
+    """Simulate frames ``x`` on an RtlDesign (see fpga_flow.codegen)."""
+    from fpga_flow.codegen import tb_spec
+    from fpga_flow.codegen.verilog import pad8
+
+    chain = design.chain
+    x = np.asarray(x)
+    ishape = tuple(chain.in_shape[1:])
+    if x.shape[1:] != ishape:
+        if x.shape == ishape:
+            x = x[None]
+        else:
+            raise FlowError(f"rtlsim: input of shape {x.shape}, the design takes (N,)+{ishape}")
+    dt = chain.in_dtype
+    if x.size and (x.min() < dt.min() or x.max() > dt.max()):
+        raise FlowError(f"rtlsim: input values [{x.min()}, {x.max()}] outside {dt.name}")
+    n = x.shape[0]
+    words = pack(x, dt.bitwidth(), chain.in_fold, signed=dt.signed(), nbytes=pad8(chain.in_width) // 8)
+    spec = tb_spec(chain)
+    t0 = time.time()
+    binary = vl.build(design.sources, spec, opt=opt)
+    build_s = time.time() - t0
+    in_pf = int(np.prod(chain.in_shape)) // chain.in_fold
+    out_pf = int(np.prod(chain.out_shape)) // chain.out_fold
+    if stall_limit is None:
+        # cycles without any word moving on any internal stream: a healthy design never gets near
+        stall_limit = 20_000 + 2 * max(s.in_words + s.out_words for s in chain.stages)
+    res = vl.run(binary, words, frames=n, in_per_frame=in_pf, out_per_frame=out_pf, out_width=pad8(chain.out_width),
+                 cwd=design.rtl_dir, backpressure=backpressure, seed=seed, stall_limit=stall_limit,
+                 name=f"rtlsim {design.rtl_dir.parent.name}", stalled_layer=lambda d: stalled_stage(chain, d))
+    odt = chain.out_dtype
+    y = unpack(res.outputs, odt.bitwidth(), chain.out_fold, odt.signed()).reshape((n,) + tuple(chain.out_shape[1:]))
+    depths = {s.name: int(s.params["DEPTH"]) for s in chain.fifos()}
+    out = RtlsimResult(y, res.cycles_per_frame, res.latency, n, res.cycles, res.wall_s, build_s, depths)
+    out.fifo_max = dict(zip(depths, res.mon_max))  # type: ignore[attr-defined]
+    return out
+
+
+def round_depth(maxcount: int) -> int:
+    """FINN's rounding of a measured FIFO occupancy (finn-notes §1)."""
+    d = int(maxcount)
+    if d <= 2:
+        return 2
+    if d <= 32:
+        return 32
+    if d > 256:
+        return 1 << (d - 1).bit_length()
+    return d
+
+
+def size_fifos(build_dir, *, frames: int = 2, seed: int = 0, opt: str = "-O1") -> dict:
+    """Measure FIFO occupancies with tensor-sized FIFOs; save and return the rounded depths."""
+    from fpga_flow.codegen import FIFO_FILE, generate, model_hash
+
+    build_dir = Path(build_dir)
+    d0 = generate(build_dir, {})
+    big = {s.name: int(min(SIZING_CAP, max(2, s.in_words))) for s in d0.chain.fifos()}
+    d1 = generate(build_dir, big)
+    res = run_design(d1, random_frames(d1.chain, frames, seed), opt=opt)
+    final = {k: round_depth(m) for k, m in res.fifo_max.items()}  # type: ignore[attr-defined]
+    rec = {"dataflow_sha": model_hash(build_dir / "dataflow.onnx"), "depths": final,
+           "max_occupancy": res.fifo_max, "sizing_frames": frames,  # type: ignore[attr-defined]
+           "cycles_per_frame_large_fifos": res.cycles_per_frame, "source": "rtlsim"}
+    rtl = build_dir / "rtl"
+    (rtl / FIFO_FILE).write_text(json.dumps(rec, indent=1))
+    finn = {"Defaults": {}}
+    for s in d1.chain.fifos():
+        finn[s.node or s.name] = {"depth": final[s.name]}
+    (rtl / "final_hw_config.json").write_text(json.dumps(finn, indent=1))
+    generate(build_dir, final)
+    return final
+
+
+def rtlsim(build_dir, x: np.ndarray, *, size: bool | None = None, backpressure: float = 0.0,
+           opt: str = "-O1") -> RtlsimResult:
+    """Run integer NHWC frames ``x`` through the build's stitched RTL.
+
+    ``size``: None sizes the FIFOs when no sizing of this dataflow.onnx exists yet; True always;
+    False keeps the graph's depths.
+    """
+    from fpga_flow.codegen import generate, saved_fifo_depths
+
+    build_dir = Path(build_dir)
+    if size or (size is None and saved_fifo_depths(build_dir) is None):
+        size_fifos(build_dir, opt=opt)
+        design = generate(build_dir)
+    elif size is False:
+        design = generate(build_dir, {})
+    else:
+        design = generate(build_dir)
+    return run_design(design, x, backpressure=backpressure, opt=opt)
+
+
+def execute_hw_graph(model, x: np.ndarray) -> np.ndarray:
+    """The compiler's semantics of a hw graph: each node's ``execute_numpy`` in stream order (int64)."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    from fpga_flow.codegen.stages import _ordered_nodes
+
+    outs = []
+    for f in np.asarray(x):
+        y = f[None].astype(np.int64)
+        for n in _ordered_nodes(model):
+            op = getCustomOp(n)
+            y = np.asarray(op.execute_numpy(y.reshape(op.normal_input_shape()))).astype(np.int64)
+        outs.append(y.reshape(y.shape[1:]) if y.shape[0] == 1 else y)
+    return np.stack(outs)
+
+

@@ -1,0 +1,174 @@
+// mvau: matrix-vector-activation unit (MVAU). PE x SIMD integer MACs.
+// Input: vectors of MW elements as SF=MW/SIMD words of SIMD x IN_BITS.
+// Output: MH elements as NF=MH/PE words of PE x OUT_BITS (ACT_BITS, or ACC_BITS when
+// ACT_BITS == 0: no activation, the raw signed accumulator).
+// WEIGHT_FILE: NF*SF lines; line nf*SF+sf, element pe*SIMD+s = W[sf*SIMD+s, nf*PE+pe].
+// THRESH_FILE: NF lines; line nf, element pe*N_THR+t = T[nf*PE+pe, t].
+// The input vector is read during nf = 0 and replayed from a buffer for nf > 0, so the
+// unit runs one (nf, sf) step per cycle: NF*SF cycles per vector. Three pipeline stages
+// (ROM read / MAC / activation), global stall on output backpressure.
+module mvau #(
+    parameter MW = 4,
+    parameter MH = 4,
+    parameter PE = 1,
+    parameter SIMD = 1,
+    parameter IN_BITS = 4,
+    parameter IN_SIGNED = 0,
+    parameter W_BITS = 4,
+    parameter ACC_BITS = 16,
+    parameter ACT_BITS = 4,
+    parameter THR_BITS = 16,
+    parameter ACT_BIAS = 0,
+    parameter WEIGHT_FILE = "",
+    parameter THRESH_FILE = ""
+) (
+    input  wire                                         ap_clk,
+    input  wire                                         ap_rst_n,
+    input  wire [SIMD*IN_BITS-1:0]                      s_axis_tdata,
+    input  wire                                         s_axis_tvalid,
+    output wire                                         s_axis_tready,
+    output wire [PE*((ACT_BITS > 0) ? ACT_BITS : ACC_BITS)-1:0] m_axis_tdata,
+    output wire                                         m_axis_tvalid,
+    input  wire                                         m_axis_tready
+);
+    localparam OUT_BITS = (ACT_BITS > 0) ? ACT_BITS : ACC_BITS;
+    localparam NF = MH / PE;
+    localparam SF = MW / SIMD;
+    localparam WD = NF * SF;
+    localparam WW = PE * SIMD * W_BITS;
+    localparam XWORD = SIMD * IN_BITS;
+    localparam NFW = (NF > 1) ? $clog2(NF) : 1;
+    localparam SFW = (SF > 1) ? $clog2(SF) : 1;
+    localparam WAW = (WD > 1) ? $clog2(WD) : 1;
+    localparam XW = IN_BITS + 1;
+    localparam PW = XW + W_BITS;
+    localparam N_THR = (ACT_BITS > 0) ? (1 << ACT_BITS) - 1 : 1;
+    localparam TW = PE * N_THR * THR_BITS;
+
+    // ---- weight ROM ----
+    reg [WW-1:0] wmem [0:WD-1];
+    generate if (WEIGHT_FILE != "") begin : g_winit
+        initial $readmemh(WEIGHT_FILE, wmem);
+    end endgenerate
+
+    // ---- control ----
+    reg [NFW-1:0] nf;
+    reg [SFW-1:0] sf;
+    reg [WAW-1:0] waddr;
+    reg out_valid;
+    wire en = !out_valid || m_axis_tready;
+    wire from_stream = (nf == 0);
+    wire step = en && (!from_stream || s_axis_tvalid);
+    assign s_axis_tready = en && from_stream;
+
+    // stage A registers
+    reg [WW-1:0] w_q;
+    reg [XWORD-1:0] xi_q, xb_q;
+    reg a_valid, a_src, a_first, a_last;
+    reg [NFW-1:0] a_nf;
+
+    always @(posedge ap_clk) begin
+        if (step) begin
+            w_q <= wmem[waddr];
+            if (from_stream) xi_q <= s_axis_tdata;
+        end
+    end
+
+    generate if (NF > 1) begin : g_ibuf
+        reg [XWORD-1:0] ibuf [0:SF-1];
+        always @(posedge ap_clk) begin
+            if (step && from_stream) ibuf[sf] <= s_axis_tdata;
+            if (step && !from_stream) xb_q <= ibuf[sf];
+        end
+    end else begin : g_noibuf
+        always @(posedge ap_clk) xb_q <= {XWORD{1'b0}};
+    end endgenerate
+
+    always @(posedge ap_clk) begin
+        if (!ap_rst_n) begin
+            nf <= 0; sf <= 0; waddr <= 0; a_valid <= 1'b0;
+            a_src <= 1'b0; a_first <= 1'b0; a_last <= 1'b0; a_nf <= 0;
+        end else if (en) begin
+            a_valid <= step;
+            if (step) begin
+                a_src <= !from_stream;
+                a_first <= (sf == 0);
+                a_last <= (sf == SF - 1);
+                a_nf <= nf;
+                waddr <= (waddr == WD - 1) ? {WAW{1'b0}} : waddr + 1'b1;
+                if (sf == SF - 1) begin
+                    sf <= 0;
+                    nf <= (nf == NF - 1) ? {NFW{1'b0}} : nf + 1'b1;
+                end else begin
+                    sf <= sf + 1'b1;
+                end
+            end
+        end
+    end
+
+    // ---- stage B: PE x SIMD products and accumulation ----
+    wire [XWORD-1:0] x = a_src ? xb_q : xi_q;
+    wire [PE*SIMD*ACC_BITS-1:0] prods;
+    genvar gp, gs;
+    generate
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+            for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_simd
+                wire signed [XW-1:0] xs = {(IN_SIGNED != 0) ? x[gs*IN_BITS + IN_BITS - 1] : 1'b0,
+                                           x[gs*IN_BITS +: IN_BITS]};
+                wire signed [W_BITS-1:0] ws = w_q[(gp*SIMD + gs)*W_BITS +: W_BITS];
+                wire signed [PW-1:0] pr = xs * ws;
+                wire signed [ACC_BITS-1:0] pe_ext = pr;
+                assign prods[(gp*SIMD + gs)*ACC_BITS +: ACC_BITS] = pe_ext;
+            end
+        end
+    endgenerate
+
+    reg [PE*ACC_BITS-1:0] acc, res, sum;
+    reg b_valid;
+    reg [ACC_BITS-1:0] d;
+    integer p, s;
+    always @(*) begin
+        for (p = 0; p < PE; p = p + 1) begin
+            d = a_first ? {ACC_BITS{1'b0}} : acc[p*ACC_BITS +: ACC_BITS];
+            for (s = 0; s < SIMD; s = s + 1)
+                d = d + prods[(p*SIMD + s)*ACC_BITS +: ACC_BITS];
+            sum[p*ACC_BITS +: ACC_BITS] = d;
+        end
+    end
+
+    always @(posedge ap_clk) begin
+        if (en && a_valid) begin
+            acc <= sum;
+            if (a_last) res <= sum;
+        end
+    end
+
+    // ---- stage C: activation ----
+    reg [PE*OUT_BITS-1:0] out_q;
+    assign m_axis_tdata = out_q;
+    assign m_axis_tvalid = out_valid;
+
+    generate if (ACT_BITS > 0) begin : g_act
+        reg [TW-1:0] tmem [0:NF-1];
+        if (THRESH_FILE != "") begin : g_tinit
+            initial $readmemh(THRESH_FILE, tmem);
+        end
+        reg [TW-1:0] thr_q;
+        always @(posedge ap_clk) if (en && a_valid && a_last) thr_q <= tmem[a_nf];
+        wire [PE*ACT_BITS-1:0] y;
+        thresh_core #(.PE(PE), .V_BITS(ACC_BITS), .V_SIGNED(1), .THR_BITS(THR_BITS),
+                      .ACT_BITS(ACT_BITS), .ACT_BIAS(ACT_BIAS)) u_thr (.v(res), .thr(thr_q), .y(y));
+        always @(posedge ap_clk) if (en && b_valid) out_q <= y;
+    end else begin : g_noact
+        always @(posedge ap_clk) if (en && b_valid) out_q <= res;
+    end endgenerate
+
+    always @(posedge ap_clk) begin
+        if (!ap_rst_n) begin
+            b_valid <= 1'b0; out_valid <= 1'b0;
+        end else if (en) begin
+            b_valid <= a_valid && a_last;
+            out_valid <= b_valid;
+        end
+    end
+endmodule

@@ -1,0 +1,127 @@
+"""Stitched RTL of small hardware graphs (built from the layer classes): bit-exact rtlsim against
+the hw graph's execution, cycles/frame against the cycle model, FIFO sizing, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from qonnx.core.modelwrapper import ModelWrapper
+
+from fpga_flow.codegen import generate
+from fpga_flow.errors import FlowError, ToolMissing
+from fpga_flow.sim import verilator as vl
+from fpga_flow.sim.rtlsim import execute_hw_graph, random_frames, round_depth, rtlsim, stalled_stage
+
+from .graphs import conv_pool_fc, write_build
+
+needs_verilator = pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator not installed")
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    return write_build(conv_pool_fc(np.random.default_rng(0)), tmp_path_factory.mktemp("b") / "tiny")
+
+
+def test_generate_writes_rtl(build):
+    d = generate(build, {})
+    rtl = build / "rtl"
+    man = json.loads((rtl / "manifest.json").read_text())
+    assert man["top"] == "top" and man["sources"][-1] == "top.v"
+    assert all((rtl / s).exists() for s in man["sources"])
+    mods = [s["module"] for s in man["stages"]]
+    # SWG(SIMD 2) -> dwc -> fifo -> MVAU(SIMD 6) ...: converters where folds differ, a FIFO between layers
+    assert mods == ["swg", "dwc", "fifo", "mvau", "dwc", "fifo", "maxpool", "dwc", "fifo", "mvau"]
+    assert len(list((rtl / "mem").glob("*.mem"))) == 3        # 2 weight files, 1 threshold file
+    top = (rtl / "top.v").read_text()
+    assert "output wire [31:0] m_axis_tdata" in top          # 26-bit stream padded to bytes
+    assert d.chain.out_width == 26
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed")
+def test_top_reads_in_yosys(build):
+    generate(build, {})
+    rtl = build / "rtl"
+    srcs = " ".join(json.loads((rtl / "manifest.json").read_text())["sources"])
+    r = subprocess.run(["yosys", "-q", "-p", f"read_verilog {srcs}; hierarchy -check -top top; proc"],
+                       cwd=rtl, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-500:]
+
+
+@pytest.mark.rtl
+@needs_verilator
+def test_rtlsim_bit_exact_cycles_and_fifo_sizing(build):
+    d = generate(build, {})
+    x = random_frames(d.chain, 3, seed=5)
+    res = rtlsim(build, x, size=True)
+    ref = execute_hw_graph(ModelWrapper(str(build / "dataflow.onnx")), x)
+    np.testing.assert_array_equal(res.outputs, ref)
+    exp = max(s.exp_cycles for s in d.chain.stages)
+    assert abs(res.cycles_per_frame - exp) <= 0.05 * exp
+    assert res.latency_cycles >= exp
+    sizing = json.loads((build / "rtl" / "fifo_depths.json").read_text())
+    assert sizing["depths"] == {k: round_depth(v) for k, v in sizing["max_occupancy"].items()}
+    # the MVAU takes input only during its first neuron fold: its FIFO must absorb the SWG's burst
+    assert sizing["max_occupancy"]["fifo_ins1"] > 32
+    assert res.fifo_depths == sizing["depths"]
+    # sized FIFOs keep the throughput of the large ones
+    assert res.cycles_per_frame <= sizing["cycles_per_frame_large_fifos"] * 1.01
+    # random output backpressure: still exact
+    res2 = rtlsim(build, x, backpressure=0.5)
+    np.testing.assert_array_equal(res2.outputs, ref)
+
+
+@pytest.mark.rtl
+@needs_verilator
+def test_deadlock_is_reported(build):
+    # an output that never drains: the simulation stops with a clear error instead of hanging
+    d = generate(build, {})
+    from fpga_flow.sim.rtlsim import run_design
+    with pytest.raises(FlowError, match="deadlock"):
+        run_design(d, random_frames(d.chain, 1), backpressure=1.0, stall_limit=2000)
+
+
+def test_stalled_stage_decoding(build):
+    d = generate(build, {})
+    n = len(d.chain.stages)
+    valid = [1] * (n + 1)
+    ready = [1] * (n + 1)
+    # stage 3 (the conv MVAU) holds a valid input it never takes and outputs nothing
+    ready[3] = 0
+    for i in range(4, n + 1):
+        valid[i] = 0
+    v = sum(b << i for i, b in enumerate(valid)) | sum(b << (n + 1 + i) for i, b in enumerate(ready))
+    assert stalled_stage(d.chain, format(v, "x")) == d.chain.stages[3].name
+
+
+def test_missing_verilator(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissing, match="verilator"):
+        vl.build([vl.HLS_DIR / "fifo.v"], vl.TbSpec("fifo", 8, 8), {"WIDTH": 8, "DEPTH": 2})
+
+
+def test_not_a_build(tmp_path):
+    with pytest.raises(FlowError, match="dataflow.onnx"):
+        generate(tmp_path)
+
+
+def test_round_depth():
+    assert [round_depth(m) for m in (0, 1, 2, 3, 32, 33, 256, 257, 1000)] == [2, 2, 2, 32, 32, 33, 256, 512, 1024]
+
+
+@pytest.mark.rtl
+@needs_verilator
+def test_cli_sim(build):
+    from typer.testing import CliRunner
+
+    from fpga_flow.cli import app
+
+    r = CliRunner().invoke(app, ["sim", "--build", str(build), "--frames", "2"])
+    assert r.exit_code == 0, r.output
+    assert "cycles/frame [rtlsim]" in r.output and "bit-exact" in r.output
+    rec = json.loads((build / "sim" / "rtlsim.json").read_text())
+    assert rec["bit_exact"] is True and rec["source"] == "rtlsim"
+    assert abs(rec["rtlsim_over_estimate"] - 1) <= 0.05

@@ -1,0 +1,59 @@
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+warnings.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="session")
+def qonnx_nets(tmp_path_factory):
+    """Lazily exported test nets: ``qonnx_nets(name) -> (path, input_shape)`` (exported once)."""
+    import nets
+
+    root = tmp_path_factory.mktemp("qonnx")
+    cache = {}
+
+    def get(name):
+        if name in cache:
+            return cache[name]
+        shape = (1, 3, 16, 16)
+        if name == "conv_po2":
+            m = nets.randomize(nets.conv_net(po2=True))
+        elif name == "conv_bn":
+            m = nets.randomize(nets.conv_net(po2=False, bn=True))
+        elif name == "conv_flatten":
+            m = nets.randomize(nets.conv_net(po2=False, gap=False))
+        elif name == "upsample":
+            m = nets.randomize(nets.upsample_net(po2=False))
+        elif name == "upsample_argmax":
+            m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=True, out_quant=True)))
+        elif name == "upsample_argmax_host":
+            m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=False)))
+        elif name in ("tfc_2w2a", "cnv_2w2a"):
+            from brevitas_examples.bnn_pynq.models import model_with_cfg
+            import torch
+            m, _ = model_with_cfg(name, False)
+            shape = (1, 1, 28, 28) if name.startswith("tfc") else (1, 3, 32, 32)
+            g = torch.Generator().manual_seed(1)
+            with torch.no_grad():  # non-trivial BN statistics
+                for mod in m.modules():
+                    if isinstance(mod, torch.nn.BatchNorm1d) or isinstance(mod, torch.nn.BatchNorm2d):
+                        mod.running_mean.uniform_(-0.5, 0.5, generator=g)
+                        mod.running_var.uniform_(0.5, 2.0, generator=g)
+            m.eval()
+        else:
+            raise KeyError(name)
+        path = nets.export(m, root / f"{name}.onnx", shape)
+        cache[name] = (path, shape)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

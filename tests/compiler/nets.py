@@ -1,0 +1,94 @@
+"""Small Brevitas nets exported to QONNX, used as compiler test inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+
+def _q():
+    import brevitas.nn as qnn
+    from brevitas.quant import (Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint,
+                                Uint8ActPerTensorFixedPoint)
+    return qnn, Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Uint8ActPerTensorFixedPoint
+
+
+def conv_net(po2: bool = True, bn: bool = False, gap: bool = True, ch=(8, 16), classes=5, a_bits=4, w_bits=4):
+    """QuantIdentity 8b -> [QuantConv 3x3 + bias -> (BN) -> QuantReLU -> MaxPool] x2 -> GAP/flatten -> QuantLinear."""
+    qnn, IA, IW, UA = _q()
+    kw_w = dict(weight_bit_width=w_bits)
+    kw_a = dict(bit_width=a_bits, return_quant_tensor=True)
+    if po2:
+        kw_w["weight_quant"] = IW
+        kw_a["act_quant"] = UA
+    layers = [qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {}))]
+    cin = 3
+    for c in ch:
+        layers += [qnn.QuantConv2d(cin, c, 3, padding=1, bias=True, **kw_w)]
+        if bn:
+            layers += [nn.BatchNorm2d(c)]
+        layers += [qnn.QuantReLU(**kw_a), nn.MaxPool2d(2)]
+        cin = c
+    if gap:
+        layers += [nn.AdaptiveAvgPool2d(1), qnn.QuantIdentity(bit_width=8, return_quant_tensor=True,
+                                                               **({"act_quant": IA} if po2 else {}))]
+        nfeat = cin
+    else:
+        nfeat = cin * 4 * 4  # 16x16 input after two 2x2 pools
+    layers += [nn.Flatten(), qnn.QuantLinear(nfeat, classes, bias=True, **kw_w)]
+    return nn.Sequential(*layers)
+
+
+class ArgMaxHead(nn.Module):
+    """Per-pixel / per-vector argmax over channels (exports an ArgMax node)."""
+
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return torch.argmax(self.body(x), dim=1, keepdim=True)
+
+
+def upsample_net(po2: bool = True, classes=3, out_quant: bool = False):
+    """Encoder-decoder with nearest upsampling, per-pixel logits (quantized to 8 bit if out_quant)."""
+    qnn, IA, IW, UA = _q()
+    kw_w = dict(weight_bit_width=4, **({"weight_quant": IW} if po2 else {}))
+    kw_a = dict(bit_width=4, return_quant_tensor=True, **({"act_quant": UA} if po2 else {}))
+    return nn.Sequential(
+        qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+        qnn.QuantConv2d(3, 8, 3, padding=1, bias=True, **kw_w), qnn.QuantReLU(**kw_a), nn.MaxPool2d(2),
+        qnn.QuantConv2d(8, 8, 3, padding=1, bias=True, **kw_w), qnn.QuantReLU(**kw_a),
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        qnn.QuantConv2d(8, classes, 3, padding=1, bias=True, **kw_w),
+        *([qnn.QuantIdentity(bit_width=8, return_quant_tensor=False, **({"act_quant": IA} if po2 else {}))]
+          if out_quant else []),
+    )
+
+
+def randomize(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Non-trivial weights/BN statistics and calibrated activation scales."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5, generator=g)
+                m.running_var.uniform_(0.5, 2.0, generator=g)
+                m.weight.uniform_(-1.5, 1.5, generator=g)
+                m.bias.uniform_(-0.5, 0.5, generator=g)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(4, 3, 16, 16, generator=g))
+    model.eval()
+    return model
+
+
+def export(model: nn.Module, path: Path, shape=(1, 3, 16, 16)) -> Path:
+    from brevitas.export import export_qonnx
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    export_qonnx(model, torch.randn(*shape), export_path=str(path))
+    return path

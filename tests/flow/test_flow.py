@@ -1,0 +1,80 @@
+"""Flow orchestration: stage order, resume (skip stages whose outputs exist), Vivado skip line and exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fpga_flow.errors import BitstreamSkipped, FlowError
+from fpga_flow.flow import STAGES, Flow, FlowConfig, Stage, st_vivado
+
+
+def _writer(rel: str, calls: list):
+    def run(f: Flow) -> None:
+        calls.append(rel)
+        p = f.path(rel)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x")
+    return run
+
+
+def test_stages_run_in_order_and_resume_skips_finished_ones(tmp_path):
+    calls: list = []
+    stages = [Stage("a", ("a.txt",), _writer("a.txt", calls)), Stage("b", ("sub/b.txt",), _writer("sub/b.txt", calls))]
+    cfg = FlowConfig(build_root=tmp_path)
+    Flow(cfg).run(stages)
+    assert calls == ["a.txt", "sub/b.txt"]
+    state = json.loads((cfg.bdir / "flow.json").read_text())
+    assert state["model"] == "vgg16-pruned" and state["task"] == "cls" and state["stages"]["b"]["status"] == "done"
+    (cfg.bdir / "sub" / "b.txt").unlink()
+    Flow(cfg).run(stages)
+    assert calls == ["a.txt", "sub/b.txt", "sub/b.txt"]  # only the stage whose output went missing
+    (cfg.bdir / "a.txt").unlink()
+    Flow(cfg).run(stages)
+    assert calls[3:] == ["a.txt", "sub/b.txt"]  # a re-run stage makes every later stage re-run
+
+
+def test_failure_stops_the_flow_and_is_recorded(tmp_path):
+    calls: list = []
+
+    def boom(f):
+        raise FlowError("stage b: broken input")
+
+    stages = [Stage("a", ("a.txt",), _writer("a.txt", calls)), Stage("b", ("b.txt",), boom),
+              Stage("c", ("c.txt",), _writer("c.txt", calls))]
+    cfg = FlowConfig(build_root=tmp_path)
+    with pytest.raises(FlowError, match="broken input"):
+        Flow(cfg).run(stages)
+    assert calls == ["a.txt"]
+    assert json.loads((cfg.bdir / "flow.json").read_text())["stages"]["b"]["status"] == "failed"
+
+
+def test_missing_vivado_skips_bitstream_but_runs_the_rest_then_exit_code_3(tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    calls: list = []
+    stages = [Stage("vivado", (), st_vivado), Stage("deploy", ("deploy/deploy.json",), _writer("deploy/deploy.json", calls))]
+    cfg = FlowConfig(build_root=tmp_path)
+    with pytest.raises(BitstreamSkipped, match="vivado is not on PATH") as info:
+        Flow(cfg).run(stages)
+    assert info.value.exit_code == 3 and calls == ["deploy/deploy.json"]
+    assert json.loads((cfg.bdir / "flow.json").read_text())["stages"]["vivado"]["status"] == "skipped"
+
+
+def test_stage_list_covers_the_whole_flow():
+    assert [s.name for s in STAGES] == ["data", "train", "prune", "quantize", "build", "codegen", "rtlsim", "synth",
+                                        "vivado", "deploy", "bench", "metrics"]
+    cfg = FlowConfig(model="segnet-pruned", board="ZCU104", build_root=Path("b"))
+    assert cfg.task == "seg" and cfg.base == "segnet" and cfg.bdir == Path("b/segnet-pruned-ZCU104")
+
+
+def test_cli_unknown_model_is_one_line_and_nonzero(tmp_path):
+    r = subprocess.run([sys.executable, "-c", "from fpga_flow.cli import main; main()", "bitstream", "--model", "resnet",
+                        "--build-root", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "unknown model 'resnet'" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -1,0 +1,101 @@
+"""Hardware layer instances (fpga_flow.compiler.hw classes) with random shapes and values."""
+
+from __future__ import annotations
+
+import numpy as np
+from qonnx.core.datatype import DataType
+from qonnx.custom_op.registry import getCustomOp
+
+from fpga_flow.compiler.hw import make_hw_node
+
+
+def make_op(op_type: str, **attrs):
+    return getCustomOp(make_hw_node(op_type, "inp", "outp", name=f"{op_type}_t", **attrs))
+
+
+def rand_input(op, rng, frames: int) -> np.ndarray:
+    dt = op.input_datatype()
+    shape = (frames,) + tuple(op.normal_input_shape())[1:]
+    return rng.integers(int(dt.min()), int(dt.max()) + 1, shape)
+
+
+def _thresholds(rng, ch: int, act_bits: int, lo: int, hi: int) -> np.ndarray:
+    t = rng.integers(lo - 1, hi + 2, (ch, (1 << act_bits) - 1))
+    return np.sort(t, axis=1)
+
+
+def mvau(rng, *, MW, MH, PE, SIMD, V=(1, 3), idt="UINT4", wdt="INT4", act_bits=4, act_bias=0):
+    wd = DataType[wdt]
+    W = rng.integers(int(wd.min()), int(wd.max()) + 1, (MW, MH))
+    kw = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, numInputVectors=list(V), inputDataType=idt,
+              weightDataType=wdt, weights=W)
+    if act_bits:
+        probe = make_op("MVAU", **kw)
+        lo, hi = probe.acc_range()
+        # thresholds concentrated where accumulators of random inputs land
+        span = max(4, (hi - lo) // 4)
+        mid = (hi + lo) // 2
+        kw.update(thresholds=_thresholds(rng, MH, act_bits, mid - span, mid + span), ActVal=act_bias,
+                  outputDataType=(f"INT{act_bits}" if act_bias < 0 else f"UINT{act_bits}"))
+    return make_op("MVAU", **kw)
+
+
+def swg(rng, *, H, W, C, K, S, pad, SIMD, idt="UINT4"):
+    return make_op("ConvolutionInputGenerator", IFMDim=[H, W], IFMChannels=C, ConvKernelDim=list(K),
+                   Stride=list(S), Padding=list(pad), SIMD=SIMD, inputDataType=idt)
+
+
+def maxpool(rng, *, H, W, C, K, PE, idt="UINT4"):
+    return make_op("StreamingMaxPool", IFMDim=[H, W], NumChannels=C, PoolDim=K, PE=PE, inputDataType=idt)
+
+
+def upsample(rng, *, H, W, C, S, PE, idt="UINT4"):
+    return make_op("UpsampleNearestNeighbour", IFMDim=[H, W], NumChannels=C, Scale=S, PE=PE, inputDataType=idt)
+
+
+def thresholding(rng, *, C, PE, V=(1, 4), idt="INT8", act_bits=3, act_bias=0):
+    d = DataType[idt]
+    T = _thresholds(rng, C, act_bits, int(d.min()), int(d.max()))
+    return make_op("Thresholding", NumChannels=C, PE=PE, numInputVectors=list(V), inputDataType=idt,
+                   outputDataType=(f"INT{act_bits}" if act_bias < 0 else f"UINT{act_bits}"),
+                   ActVal=act_bias, thresholds=T)
+
+
+def gap(rng, *, H, W, C, PE, idt="UINT4"):
+    return make_op("GlobalAccPool", IFMDim=[H, W], NumChannels=C, PE=PE, inputDataType=idt)
+
+
+def label_select(rng, *, L, PE, V=(1, 5), idt="INT6"):
+    return make_op("LabelSelect", Labels=L, PE=PE, numInputVectors=list(V), inputDataType=idt)
+
+
+def fifo(rng, *, shape, fold, depth, dtype="UINT5"):
+    return make_op("StreamingFIFO", shape=list(shape), fold=fold, depth=depth, dataType=dtype)
+
+
+def dwc(rng, *, shape, fin, fout, dtype="UINT3"):
+    return make_op("StreamingDataWidthConverter", shape=list(shape), inFold=fin, outFold=fout, dataType=dtype)
+
+
+def reference(op, x: np.ndarray) -> np.ndarray:
+    """The layer class's numpy semantics, frame by frame."""
+    ishape = tuple(op.normal_input_shape())
+    return np.stack([np.asarray(op.execute_numpy(f.reshape(ishape))).reshape(tuple(op.normal_output_shape())[1:])
+                     for f in x])
+
+
+# fast set: (name, builder, kwargs); one Verilator build each
+FAST = [
+    ("mvau_act", mvau, dict(MW=12, MH=8, PE=2, SIMD=3, V=(1, 2, 2))),
+    ("mvau_noact_nf1", mvau, dict(MW=8, MH=4, PE=4, SIMD=2, V=(1,), idt="INT3", wdt="INT2", act_bits=0)),
+    ("swg_k3s1p1", swg, dict(H=5, W=6, C=4, K=(3, 3), S=(1, 1), pad=(1, 1, 1, 1), SIMD=2)),
+    ("swg_k3s2_asym", swg, dict(H=7, W=6, C=2, K=(3, 3), S=(2, 2), pad=(0, 1, 1, 0), SIMD=1, idt="INT3")),
+    ("maxpool", maxpool, dict(H=5, W=6, C=4, K=2, PE=2, idt="INT4")),
+    ("upsample", upsample, dict(H=3, W=2, C=4, S=2, PE=2)),
+    ("thresholding", thresholding, dict(C=6, PE=3, act_bias=-4)),
+    ("gap", gap, dict(H=3, W=3, C=4, PE=2, idt="INT4")),
+    ("label_select", label_select, dict(L=6, PE=2)),
+    ("fifo", fifo, dict(shape=(1, 3, 4), fold=2, depth=5)),
+    ("dwc_down", dwc, dict(shape=(1, 4, 12), fin=6, fout=2)),
+    ("dwc_up", dwc, dict(shape=(1, 4, 12), fin=2, fout=4)),
+]

@@ -1,0 +1,220 @@
+"""Yosys runner and parser on a small design, report.json and budget check, the Vivado step."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fpga_flow.boards import load_board
+from fpga_flow.errors import BitstreamSkipped, FlowError, ToolMissing
+from fpga_flow.synth import bitstream, parse_stat_json, resources_from_cells, run_yosys, synthesize
+from fpga_flow.synth.vivado import dma_width, port_width
+
+RTL = Path(__file__).parent / "rtl"
+needs_yosys = pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed")
+
+
+def _mem(path: Path, words: int, bits: int, seed: int) -> None:
+    r = random.Random(seed)
+    path.write_text("".join(format(r.getrandbits(bits), f"0{bits // 4}x") + "\n" for _ in range(words)))
+
+
+# ---------------------------------------------------------------- parser (no yosys needed)
+def test_cell_mapping_hand_counted():
+    cells = {"LUT1": 2, "LUT6": 10, "LUT6_2": 1, "INV": 3, "RAM32M": 2, "RAM64X1D": 1, "SRLC32E": 5,
+             "FDRE": 40, "FDCE": 2, "FDSE_1": 1, "DSP48E1": 3, "RAMB18E1": 3, "RAMB36E1": 2,
+             "URAM288": 1, "CARRY4": 7, "MUXF7": 4, "IBUF": 9, "BUFG": 1, "FOO": 1}
+    r, unknown = resources_from_cells(cells)
+    assert r["lut"] == 2 + 10 + 1 + 2 * 4 + 2 + 5  # logic LUTs + LUTRAM (RAM32M = 4 LUTs) + SRL
+    assert r["lutram"] == 15 and r["inv"] == 3
+    assert r["ff"] == 43 and r["dsp"] == 3
+    assert r["bram18"] == 3 + 2 * 2 and r["bram36"] == 2 + 2  # ceil(3/2) = 2
+    assert r["uram"] == 1 and r["carry"] == 7 and r["muxf"] == 4
+    assert unknown == ["FOO"]
+
+
+def test_parse_stat_json():
+    text = json.dumps({"modules": {"\\top": {"num_cells_by_type": {"LUT2": 4, "FDRE": 2}}},
+                       "design": {"num_cells_by_type": {"LUT2": 5, "FDRE": 3, "DSP48E2": 1}}})
+    assert parse_stat_json(text) == {"LUT2": 5, "FDRE": 3, "DSP48E2": 1}
+    no_design = json.dumps({"modules": {"\\top": {"num_cells_by_type": {"LUT2": 4}}}})
+    assert parse_stat_json(no_design, "top") == {"LUT2": 4}
+    with pytest.raises(FlowError, match="cannot parse yosys stat JSON"):
+        parse_stat_json("{not json")
+
+
+# ---------------------------------------------------------------- yosys on a small design
+@needs_yosys
+def test_yosys_counts_xc7(tmp_path):
+    _mem(tmp_path / "w.mem", 1024, 16, 0)
+    r = run_yosys("mac", "mac_array", [RTL / "mac_array.v"], "xc7", tmp_path, {"PE": 2, "WEIGHT_FILE": "w.mem"})
+    # 1024 x 16-bit weight ROM -> one RAMB18E1; 2 MAC lanes -> 2 DSP48E1 (accumulator absorbed);
+    # 32 x 8 delay line -> one RAM32M (4 LUTs)
+    assert r.cells["RAMB18E1"] == 1 and r.cells["DSP48E1"] == 2 and r.cells["RAM32M"] == 1
+    assert r.resources["bram18"] == 1 and r.resources["dsp"] == 2 and r.resources["uram"] == 0
+    assert r.resources["lutram"] == 4
+    assert r.resources["ff"] == 26
+    assert r.resources["lut"] == 15
+    assert r.logic_depth == 4  # LUT2 -> 3 x CARRY4 (10-bit address counter)
+    assert r.lut_depth == 1
+    assert r.unmapped == []
+
+
+@needs_yosys
+def test_yosys_counts_xcup_wider(tmp_path):
+    _mem(tmp_path / "w.mem", 1024, 32, 1)
+    r = run_yosys("mac", "mac_array", [RTL / "mac_array.v"], "xcup", tmp_path, {"PE": 4, "WEIGHT_FILE": "w.mem"})
+    # 1024 x 32-bit ROM -> one RAMB36E2 (= 2 BRAM18); 4 lanes -> 4 DSP48E2
+    assert r.cells["RAMB36E2"] == 1 and r.cells["DSP48E2"] == 4
+    assert r.resources["bram18"] == 2 and r.resources["bram36"] == 1 and r.resources["dsp"] == 4
+    assert r.resources["lutram"] == 8  # RAM32M16
+    assert r.resources["ff"] == 130 and r.resources["lut"] == 83
+
+
+@needs_yosys
+def test_yosys_error_names_module(tmp_path):
+    bad = tmp_path / "bad.v"
+    bad.write_text("module bad(input a, output b); assign b = a &; endmodule\n")
+    with pytest.raises(FlowError, match=r"bad: yosys failed on module bad: .*ERROR"):
+        run_yosys("bad", "bad", [bad], "xc7", tmp_path / "w")
+
+
+def test_missing_yosys_is_toolmissing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissing, match="yosys not found on PATH"):
+        run_yosys("x", "mac_array", [RTL / "mac_array.v"], "xc7", tmp_path)
+    (tmp_path / "b-Pynq-Z2").mkdir()
+    with pytest.raises(ToolMissing, match="yosys"):
+        synthesize(tmp_path / "b-Pynq-Z2", "Pynq-Z2")
+
+
+# ---------------------------------------------------------------- build folder: report + budget
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    """A build folder with a stitched top in rtl/ (stand-in for codegen output) and estimates."""
+    b = tmp_path_factory.mktemp("builds") / "tiny-Pynq-Z2"
+    (b / "rtl").mkdir(parents=True)
+    for f in ("accel_top.v", "mac_array.v"):
+        shutil.copy(RTL / f, b / "rtl" / f)
+    _mem(b / "rtl" / "weights.mem", 1024, 16, 2)
+    (b / "estimates.json").write_text(json.dumps({"total": {"resources": {"lut": 120, "ff": 90, "dsp": 2, "bram18": 1}}}))
+    return b
+
+
+@needs_yosys
+def test_report_for_stitched_top(build):
+    rep = synthesize(build, layers=False)  # board from the folder name, top auto-detected
+    assert rep["board"]["name"] == "Pynq-Z2" and rep["board"]["family"] == "xc7"
+    assert rep["top"]["top"] == "accel_top"
+    tot = rep["total"]
+    assert tot["source"] == "yosys" and tot["scope"] == "stitched top"
+    assert (tot["dsp"], tot["bram18"], tot["lutram"]) == (2, 1, 4)
+    assert rep["estimate_total"] == {"lut": 120.0, "ff": 90.0, "dsp": 2.0, "bram18": 1.0, "source": "estimate"}
+    assert rep["budget"] == {"lut": 53200, "ff": 106400, "dsp": 220, "bram18": 280, "uram": 0}
+    assert rep["utilization"]["dsp"] == round(2 / 220, 4)
+    assert rep["fits"] is True
+    top = rep["top"]
+    # delay estimate: 1.0 + 0.85 * LUT levels + 0.25 * other cells on the path (xc7)
+    assert top["path_delay_ns"] == round(1.0 + 0.85 * top["lut_depth"] + 0.25 * (top["logic_depth"] - top["lut_depth"]), 2)
+    assert top["timing_risk"] is False and rep["timing_risk"] == [] and top["timing_source"] == "estimate"
+    on_disk = json.loads((build / "synth" / "report.json").read_text())
+    assert on_disk["total"]["dsp"] == 2
+
+
+@needs_yosys
+def test_over_budget_names_resource(build, tmp_path):
+    d = json.loads(json.dumps(load_board("Pynq-Z2").as_dict()))
+    d["name"] = "Tiny"
+    d["resources"] = {"lut": 100, "ff": 10, "dsp": 1, "bram18": 0, "bram36": 0, "uram": 0, "lutram": 10}
+    d.pop("description")
+    import yaml
+
+    (tmp_path / "Tiny.yaml").write_text(yaml.safe_dump(d))
+    with pytest.raises(FlowError, match=r"over the Tiny budget: FF \d+ > 10 .*DSP 2 > 1 .*BRAM18 1 > 0"):
+        synthesize(build, tmp_path / "Tiny.yaml", layers=False)
+    rep = json.loads((build / "synth" / "report.json").read_text())  # written before the error
+    assert rep["fits"] is False and rep["over_budget"] == ["ff", "dsp", "bram18"]
+
+
+@needs_yosys
+def test_hls_layer_out_of_context(tmp_path):
+    """A real hardware layer (compiler class + hls/ module), when both have landed."""
+    hw = pytest.importorskip("fpga_flow.compiler.hw")
+    if not (Path(__file__).parents[2] / "hls" / "label_select.v").is_file():
+        pytest.skip("hls/label_select.v not there yet")
+    import numpy as np
+    from onnx import TensorProto, helper
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.basic import qonnx_make_model
+
+    node = hw.make_hw_node("LabelSelect", "inp", "outp", name="LabelSelect_0", Labels=8, PE=2, inputDataType="UINT4")
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("inp", TensorProto.FLOAT, [1, 8])],
+                          [helper.make_tensor_value_info("outp", TensorProto.FLOAT, [1, 1])])
+    b = tmp_path / "ls-ZCU104"
+    b.mkdir()
+    ModelWrapper(qonnx_make_model(g, producer_name="t")).save(str(b / "dataflow.onnx"))
+    (b / "estimates.json").write_text(json.dumps({"layers": [{"name": "LabelSelect_0", "lut": 40, "ff": 30}]}))
+    rep = synthesize(b)
+    layer = rep["layers"]["LabelSelect_0"]
+    assert rep["board"]["family"] == "xcup" and layer["module"] == "label_select"
+    assert layer["params"]["LABELS"] == 8 and layer["source"] == "yosys"
+    assert layer["resources"]["ff"] > 0 and layer["resources"]["lut"] > 0 and layer["resources"]["dsp"] == 0
+    assert layer["estimate"] == {"lut": 40.0, "ff": 30.0, "source": "estimate"}
+    assert rep["total"]["scope"] == "sum of layers (out-of-context)"
+    assert rep["total"]["ff"] == layer["resources"]["ff"]
+    del np
+
+
+# ---------------------------------------------------------------- Vivado step
+def test_vivado_tcl_and_skip(build, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no vivado
+    with pytest.raises(BitstreamSkipped, match="bitstream not built: vivado is not on PATH") as err:
+        bitstream(build, load_board("Pynq-Z2"))
+    assert err.value.exit_code == 3
+    tcl = (build / "vivado" / "build.tcl").read_text()
+    assert "set part xc7z020clg400-1" in tcl and "processing_system7" in tcl
+    assert "create_bd_cell -type module -reference accel_top accel" in tcl
+    assert "CONFIG.c_m_axi_mm2s_data_width {64}" in tcl  # Pynq HP port width
+    assert "CONFIG.c_m_axis_mm2s_tdata_width {8}" in tcl and "CONFIG.c_s_axis_s2mm_tdata_width {64}" in tcl
+    assert "CONFIG.S_TDATA_NUM_BYTES {6} CONFIG.M_TDATA_NUM_BYTES {8}" in tcl  # 48-bit output -> 64-bit DMA
+    assert "CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ {100}" in tcl
+    assert "weights.mem" in tcl
+    with pytest.raises(BitstreamSkipped):
+        bitstream(build, load_board("ZCU104"))
+    tcl = (build / "vivado" / "build.tcl").read_text()
+    assert "zynq_ultra_ps_e" in tcl and "set part xczu7ev-ffvc1156-2-e" in tcl
+    assert "CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ {200}" in tcl and "{128}" in tcl
+
+
+def test_vivado_helpers():
+    assert [dma_width(b) for b in (1, 8, 9, 24, 48, 64, 65, 1024)] == [8, 8, 16, 32, 64, 64, 128, 1024]
+    with pytest.raises(FlowError):
+        dma_width(1025)
+    v = (RTL / "accel_top.v").read_text()
+    assert port_width(v, "accel_top", "s_axis_tdata") == 8 and port_width(v, "accel_top", "m_axis_tdata") == 48
+    assert port_width(v, "accel_top", "s_axis_tvalid") == 1 and port_width(v, "accel_top", "nope") is None
+
+
+def test_vivado_without_rtl(tmp_path):
+    with pytest.raises(FlowError, match=r"rtl: not found \(run codegen first\)"):
+        bitstream(tmp_path, load_board("Pynq-Z2"))
+
+
+@needs_yosys
+def test_cli_synth(build):
+    r = subprocess.run([sys.executable, "-c", "from fpga_flow.cli import main; main()", "synth", "--build", str(build),
+                        "--board", "pynq-z2", "--no-layers"], capture_output=True, text=True, timeout=300,
+                       env={"PATH": str(Path(shutil.which("yosys")).parent), "HOME": str(build)})
+    assert r.returncode == 3, r.stderr  # report written, bitstream skipped (no vivado)
+    assert "bitstream not built" in r.stderr
+    assert "accel_top" in r.stdout
+    assert json.loads((build / "synth" / "report.json").read_text())["total"]["dsp"] == 2
+    r = subprocess.run([sys.executable, "-c", "from fpga_flow.cli import main; main()", "synth", "--build",
+                        str(build.parent / "nope"), "--board", "Pynq-Z2"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "build folder not found" in r.stderr
