@@ -17,6 +17,8 @@ JPEG decode); unreadable files are skipped and counted, never a crash mid-epoch.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +152,53 @@ def check_image(path: Path) -> str | None:
     return None
 
 
+CACHE_MIN_IMAGES = 1000  # below this, checking is faster than reading a cache
+
+
+class CheckCache:
+    """Results of :func:`check_image` keyed by path + size + mtime, kept outside the dataset
+    (``$FPGA_FLOW_CACHE`` or ``~/.cache/fpga_flow``) so that a real ISIC root is checked once."""
+
+    def __init__(self, root: Path, enabled: bool):
+        self.enabled = enabled
+        base = Path(os.environ.get("FPGA_FLOW_CACHE") or Path.home() / ".cache" / "fpga_flow")
+        self.path = base / "image-check" / (hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16] + ".json")
+        self.data: dict[str, list] = {}
+        self.dirty = False
+        if enabled and self.path.is_file():
+            try:
+                self.data = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                self.data = {}
+
+    def check(self, path: Path) -> str | None:
+        if not self.enabled:
+            return check_image(path)
+        try:
+            st = path.stat()
+        except OSError as err:
+            return f"unreadable ({err.strerror})"
+        key = str(path)
+        hit = self.data.get(key)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            return hit[2]
+        why = check_image(path)
+        self.data[key] = [st.st_size, st.st_mtime_ns, why]
+        self.dirty = True
+        return why
+
+    def save(self) -> None:
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.data))
+            tmp.replace(self.path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
 def _read_class_csv(csv_path: Path, layout: Layout) -> list[tuple[str, int]]:
     """Rows of a one-hot ground-truth CSV as (image id, class index)."""
     try:
@@ -204,6 +253,7 @@ def index_dataset(root: str | os.PathLike, task: str, layout: str | None = None,
     image_dir = base / lay.image_dir
     listing = _listing(image_dir)
     idx = Index(layout=lay, root=base, images=[])
+    cache = CheckCache(base, enabled=check and len(listing) >= CACHE_MIN_IMAGES)
     if lay.task == "cls":
         csv_path = _csv_path(base, lay)
         assert csv_path is not None
@@ -214,7 +264,7 @@ def index_dataset(root: str | os.PathLike, task: str, layout: str | None = None,
             path = listing.get(stem)
             if path is None:
                 raise FlowError(f"{csv_path}: image {stem!r} listed but not found in {image_dir}")
-            why = check_image(path) if check else None
+            why = cache.check(path) if check else None
             if why:
                 idx.skipped.append((path, why))
                 continue
@@ -228,13 +278,13 @@ def index_dataset(root: str | os.PathLike, task: str, layout: str | None = None,
             mask = mask_dir / f"{stem}{lay.mask_suffix}"
             if not mask.is_file():
                 raise FlowError(f"{mask}: mask missing for image {path.name}")
-            why = check_image(path) if check else None
-            why = why or (check_image(mask) if check else None)
+            why = (cache.check(path) or cache.check(mask)) if check else None
             if why:
                 idx.skipped.append((path, why))
                 continue
             idx.images.append(path)
             idx.masks.append(mask)
+    cache.save()
     if not idx.images:
         raise FlowError(f"{image_dir}: every image is unreadable ({len(idx.skipped)} skipped)")
     return idx

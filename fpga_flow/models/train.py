@@ -47,6 +47,13 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def reseed_loader(loader: Iterable, seed: int) -> None:
+    """Same shuffling order for the same seed, whatever used the loader before."""
+    gen = getattr(loader, "generator", None)
+    if isinstance(gen, torch.Generator):
+        gen.manual_seed(seed)
+
+
 def pick_device(device: str | None = None) -> torch.device:
     if device:
         return torch.device(device)
@@ -142,9 +149,7 @@ def fit(
     it on ``loaders['test']`` when present, and save it to ``checkpoint`` (needs ``name``/``model_cfg``)."""
     cfg = cfg or TrainConfig()
     set_seed(cfg.seed)
-    gen = getattr(loaders["train"], "generator", None)
-    if isinstance(gen, torch.Generator):
-        gen.manual_seed(cfg.seed)  # same shuffling order for the same seed, whatever ran before
+    reseed_loader(loaders["train"], cfg.seed)
     device = pick_device(cfg.device)
     world = int(os.environ.get("WORLD_SIZE", 1))
     rank = int(os.environ.get("RANK", 0))

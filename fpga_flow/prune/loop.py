@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from fpga_flow.errors import FlowError
-from fpga_flow.models.train import evaluate, loss_fn, main_metric, pick_device, progress_bar, set_seed
+from fpga_flow.models.train import evaluate, loss_fn, main_metric, pick_device, progress_bar, reseed_loader, set_seed
 from fpga_flow.prune.graph import units
 from fpga_flow.prune.masks import Masks, channel_norms
 from fpga_flow.prune.regularizers import make_regularizer
@@ -142,6 +142,7 @@ class Pruner:
     def run(self) -> PruneResult:
         cfg = self.cfg
         set_seed(cfg.seed)
+        reseed_loader(self.loaders["train"], cfg.seed)
         model = self.model
         masks = Masks.ones(model)
         reference = self.score()

@@ -23,6 +23,10 @@ def register(app: typer.Typer) -> None:
         out_bits: Optional[int] = typer.Option(None, help="quantize the output to these bits "
                                                           "(default: accumulator x scale + bias)"),
         per_channel: bool = typer.Option(False, help="per-output-channel weight scales"),
+        scales: str = typer.Option("po2", help="scale factors: po2 (powers of two, bit-exact "
+                                               "float emulation) or float"),
+        keep_bn: bool = typer.Option(False, help="keep BatchNorm2d as float layers instead of "
+                                                 "folding them into the convs"),
         data: Optional[Path] = typer.Option(None, help="ISIC data root for calibration, QAT and "
                                                        "accuracy"),
         epochs: int = typer.Option(0, help="QAT epochs (needs --data)"),
@@ -41,7 +45,8 @@ def register(app: typer.Typer) -> None:
 
         spec = QuantSpec(wbits=wbits, abits=abits, first_wbits=first_wbits, last_wbits=last_wbits,
                          in_bits=in_bits, out_bits=out_bits,
-                         weight_scaling=WeightScaling.CHANNEL if per_channel else WeightScaling.TENSOR)
+                         weight_scaling=WeightScaling.CHANNEL if per_channel else WeightScaling.TENSOR,
+                         scales=scales, fuse_bn=not keep_bn)
         import torch
 
         from fpga_flow.quant.pipeline import quantize_flow

@@ -7,7 +7,8 @@ GiveReadableTensorNames) followed by InferDataTypes and ``onnx.checker``. The fi
 atomically: on failure nothing is left at ``path`` (an earlier file there stays as it was).
 
 What the compiler sees for a zoo model (NCHW, batch 1, all tensors float32 carrying
-integer-valued data where a Quant produced them):
+integer-valued data where a Quant produced them; every scale a power of two unless
+``QuantSpec.scales="float"``, every zero point 0):
 
 * ``Quant`` (signed, ``in_bits``) on the graph input;
 * per conv/linear: ``Quant`` on the weight initializer (signed, narrow, zero point 0, per-tensor
@@ -120,7 +121,7 @@ def _one_line(err: BaseException) -> str:
 
 
 def _node_hint(err: BaseException) -> str:
-    m = re.search(r"node\s*\(?([\w/.:-]+)\)?", str(err), re.IGNORECASE)
+    m = re.search(r"\bnode\b\s*[(\"']?([A-Za-z_][\w/.:-]*)", str(err), re.IGNORECASE)
     return f" at node '{m.group(1)}'" if m else ""
 
 

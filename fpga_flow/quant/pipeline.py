@@ -31,7 +31,7 @@ class FloatSource:
     model: nn.Module
     name: str
     config: dict[str, Any]
-    task: str  # cls | seg
+    task: str  # cls | seg | digits
     input_shape: tuple[int, ...]  # (1, C, H, W)
     source: str
     trained: bool
@@ -60,7 +60,6 @@ def resolve_float_model(model_arg: str, in_size: int | None = None) -> FloatSour
             trained = False
             source = f"zoo model {name} with untrained weights (no checkpoint at {ckpt})"
     task = spec(name).task
-    task = "cls" if task == "digits" else task
     shape = getattr(model, "input_shape", None)
     if shape is None:
         raise FlowError(f"{source}: model has no input_shape attribute")
@@ -89,6 +88,9 @@ def quantize_flow(model_arg: str, spec: QuantSpec, out_dir: str | Path, data: st
         raise FlowError("QAT needs data: pass --data DIR (or --epochs 0 for calibration only)")
     torch.manual_seed(seed)
     src = resolve_float_model(model_arg, in_size)
+    if data is not None and src.task not in ("cls", "seg"):
+        raise FlowError(f"{src.name} is a {src.task} model: --data (ISIC cls/seg) does not "
+                        f"apply; quantize it without --data")
     qmodel = quantize_model(src.model, spec)  # unsupported layers -> FlowError here
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -177,7 +179,7 @@ def _fine_tune(qmodel: nn.Module, loaders, task: str, epochs: int, lr: float, se
         return train_qat(qmodel, loaders["train"], QATConfig(epochs=epochs, lr=lr, seed=seed),
                          log=log)
     result = fit(qmodel, {"train": loaders["train"], "val": loaders["val"]}, task,
-                 TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=False))
+                 TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=True))
     for row in result.history:
         log(f"qat epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}")
     return result.model.cpu().eval()

@@ -118,16 +118,22 @@ def make_deploy(build_dir: str | Path, *, inputs: np.ndarray, expected: np.ndarr
     return out
 
 
+_INFRA = ("axi_", "processing_system", "zynq_ultra_ps", "proc_sys_reset", "smartconnect", "xlconcat", "xlconstant",
+          "xlslice", "util_", "clk_wiz")
+
+
 def _hwh_stream_widths(hwh: Path) -> dict[str, int]:
-    """TDATA widths of the accelerator's s_axis/m_axis ports named in a Vivado .hwh."""
+    """TDATA widths of the accelerator's s_axis/m_axis ports in a Vivado .hwh (DMA and PS modules ignored)."""
     text = hwh.read_text(errors="replace")
-    widths = {}
-    for m in re.finditer(r'<PORT\b[^>]*?NAME="([sm])_axis[^"]*_tdata"[^>]*?>', text):
-        tag = m.group(0)
-        left = re.search(r'LEFT="(\d+)"', tag)
-        right = re.search(r'RIGHT="(\d+)"', tag)
-        if left and right:
-            widths.setdefault(m.group(1), int(left.group(1)) - int(right.group(1)) + 1)
+    modules = re.findall(r'<MODULE\b[^>]*?MODTYPE="([^"]+)"[^>]*>(.*?)</MODULE>', text, flags=re.S)
+    bodies = [body for modtype, body in modules if not modtype.lower().startswith(_INFRA)] if modules else [text]
+    widths: dict[str, int] = {}
+    for body in bodies:
+        for m in re.finditer(r'<PORT\b[^>]*?NAME="([sm])_axis[^"]*_tdata"[^>]*?>', body, flags=re.I):
+            tag = m.group(0)
+            left, right = re.search(r'LEFT="(\d+)"', tag), re.search(r'RIGHT="(\d+)"', tag)
+            if left and right:
+                widths.setdefault(m.group(1).lower(), int(left.group(1)) - int(right.group(1)) + 1)
     return widths
 
 

@@ -28,6 +28,9 @@ class LayerJob:
     params: dict[str, Any]
     memories: dict[str, list[str]] = field(default_factory=dict)
     dsp: bool = True  # False for FINN's resType="lut": multipliers in LUTs (yosys -nodsp)
+    node: str = ""  # dataflow.onnx node name ("" for stages inserted by codegen)
+    cwd: Path | None = None  # where relative memory-file parameters resolve (codegen's rtl/)
+    files: list[Path] = field(default_factory=list)  # memory files the parameters name
 
     def key(self, sources: list[Path], family: str, version: str) -> str:
         h = hashlib.sha256()
@@ -35,7 +38,7 @@ class LayerJob:
         for k in sorted(self.memories):
             h.update(k.encode())
             h.update("\n".join(self.memories[k]).encode())
-        for s in sources:
+        for s in list(sources) + list(self.files):
             h.update(s.read_bytes())
         return h.hexdigest()
 
@@ -77,6 +80,47 @@ def top_candidates(rtl_dir: Path, lib: dict[str, Path]) -> list[str]:
     return sorted(m for m, f in lib.items() if f.parent == rtl_dir and m not in used)
 
 
+def read_manifest(build_dir: Path) -> dict | None:
+    """``rtl/manifest.json`` written by codegen (top, sources, port widths, stages), or None."""
+    path = build_dir / "rtl" / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise FlowError(f"{path}: unreadable JSON ({err})") from err
+    if not isinstance(d, dict) or not isinstance(d.get("stages"), list) or "top" not in d:
+        raise FlowError(f"{path}: expected keys 'top' and 'stages'")
+    return d
+
+
+def _res_types(build_dir: Path) -> dict[str, bool]:
+    """node name -> use DSPs (resType != "lut"), from dataflow.onnx when readable."""
+    try:
+        return {j.node: j.dsp for j in layers_from_dataflow(build_dir)}
+    except FlowError:
+        return {}
+
+
+def layers_from_manifest(build_dir: Path, manifest: dict) -> list[LayerJob]:
+    """One job per stage of codegen's manifest (layers plus the FIFOs/DWCs codegen inserted)."""
+    rtl_dir = (build_dir / "rtl").resolve()
+    dsp = _res_types(build_dir)
+    jobs = []
+    for i, st in enumerate(manifest["stages"]):
+        try:
+            name, module, params = str(st["name"]), str(st["module"]), dict(st["params"])
+        except (KeyError, TypeError) as err:
+            raise FlowError(f"{rtl_dir / 'manifest.json'}: stage {i} lacks {err}") from err
+        files = [rtl_dir / v for v in params.values() if isinstance(v, str) and v and (rtl_dir / v).is_file()]
+        node = str(st.get("node") or "")
+        jobs.append(LayerJob(name=_safe(name), op_type=str(st.get("op_type", "")), module=module, params=params,
+                             dsp=dsp.get(node, True), node=node, cwd=rtl_dir, files=files))
+    if not jobs:
+        raise FlowError(f"{rtl_dir / 'manifest.json'}: no stages")
+    return jobs
+
+
 def layers_from_dataflow(build_dir: Path) -> list[LayerJob]:
     """One :class:`LayerJob` per node of ``build_dir/dataflow.onnx`` (via the hardware layer classes)."""
     path = build_dir / "dataflow.onnx"
@@ -112,7 +156,7 @@ def layers_from_dataflow(build_dir: Path) -> list[LayerJob]:
         if not module:
             raise FlowError(f"{path}: layer {name} ({node.op_type}) has no RTL module")
         jobs.append(LayerJob(name=_safe(name), op_type=node.op_type, module=module, params=params, memories=mems,
-                             dsp=dsp))
+                             dsp=dsp, node=name))
     if not jobs:
         raise FlowError(f"{path}: no hardware layers")
     return jobs

@@ -81,8 +81,9 @@ def build_report(board: Board, layers: dict[str, dict], top: dict | None, estima
             for k in BUDGET_KEYS}
     over = [k for k in BUDGET_KEYS if total.get(k, 0) > budget[k]]
     for name, v in layers.items():
-        if name in est_layers:
-            v["estimate"] = {**est_layers[name], "source": "estimate"}
+        key = v.get("node") or name
+        if key in est_layers:
+            v["estimate"] = {**est_layers[key], "source": "estimate"}
         v.update(depth_check(v.get("logic_depth"), v.get("lut_depth"), board))
     if top:
         top = {**top, **depth_check(top.get("logic_depth"), top.get("lut_depth"), board)}

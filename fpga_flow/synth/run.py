@@ -11,7 +11,8 @@ from pathlib import Path
 
 from fpga_flow.boards import Board, known_boards, load_board
 from fpga_flow.errors import FlowError
-from fpga_flow.synth.layers import HLS_DIR, LayerJob, layers_from_dataflow, module_library, top_candidates
+from fpga_flow.synth.layers import (HLS_DIR, LayerJob, layers_from_dataflow, layers_from_manifest, module_library,
+                                    read_manifest, top_candidates)
 from fpga_flow.synth.report import build_report, check_budget, read_estimates
 from fpga_flow.synth.yosys import run_yosys, sources_for, yosys_exe, yosys_version
 
@@ -65,24 +66,38 @@ def _synth_layer(job: LayerJob, lib: dict, family: str, out: Path, version: str,
         fname = f"{pname.lower()}.mem"
         (out / fname).write_text("\n".join(lines) + "\n")
         params[pname] = fname
-    res = run_yosys(job.name, job.module, sources, family, out, params, ltp=ltp, dsp=job.dsp, timeout=timeout)
-    d = {"op_type": job.op_type, "module": job.module, "params": job.params, "dsp": job.dsp, **res.as_dict(),
-         "key": key}
+    res = run_yosys(job.name, job.module, sources, family, out, params, ltp=ltp, dsp=job.dsp, timeout=timeout,
+                    cwd=job.cwd)
+    d = {"op_type": job.op_type, "node": job.node, "module": job.module, "params": job.params, "dsp": job.dsp,
+         **res.as_dict(), "key": key}
     (out / "result.json").write_text(json.dumps(d, indent=2) + "\n")
     return d
 
 
 def _synth_top(top_name: str, lib: dict, rtl_dir: Path, family: str, out: Path, version: str, ltp: bool,
-               timeout: float) -> dict:
-    sources = sources_for(top_name, lib)
+               timeout: float, manifest: dict | None = None, dsp: bool = True) -> dict:
+    if manifest and manifest.get("sources") and manifest["top"] == top_name:
+        sources = [rtl_dir / s for s in manifest["sources"]]
+        missing = [str(p) for p in sources if not p.is_file()]
+        if missing:
+            raise FlowError(f"{rtl_dir / 'manifest.json'}: source {missing[0]} not found")
+    else:
+        sources = sources_for(top_name, lib)
     mems = sorted(p for p in rtl_dir.rglob("*") if p.is_file() and p.suffix in (".mem", ".dat", ".hex"))
-    key = LayerJob("top", "top", top_name, {}).key(sources + mems, family, version)
+    key = LayerJob("top", "top", top_name, {}, dsp=dsp).key(sources + mems, family, version)
     if (hit := _cached(out, key)) is not None:
         return hit
-    res = run_yosys("top", top_name, sources, family, out, ltp=ltp, timeout=timeout, cwd=rtl_dir.resolve())
-    d = {**res.as_dict(), "key": key}
+    res = run_yosys("top", top_name, sources, family, out, ltp=ltp, dsp=dsp, timeout=timeout, cwd=rtl_dir.resolve())
+    d = {**res.as_dict(), "dsp": dsp, "key": key}
     (out / "result.json").write_text(json.dumps(d, indent=2) + "\n")
     return d
+
+
+def _jobs_or_empty(build_dir: Path, manifest: dict | None) -> list[LayerJob]:
+    try:
+        return layers_from_manifest(build_dir, manifest) if manifest else layers_from_dataflow(build_dir)
+    except FlowError:
+        return []
 
 
 def synthesize(build_dir: str | os.PathLike, board: str | Board | None = None, *, layers: bool = True,
@@ -102,10 +117,11 @@ def synthesize(build_dir: str | os.PathLike, board: str | Board | None = None, *
     version = yosys_version()
     rtl_dir = build_dir / "rtl"
     lib = module_library([rtl_dir, HLS_DIR])
+    manifest = read_manifest(build_dir)
     synth_dir = build_dir / "synth"
     results: dict[str, dict] = {}
     if layers:
-        layer_jobs = layers_from_dataflow(build_dir)
+        layer_jobs = layers_from_manifest(build_dir, manifest) if manifest else layers_from_dataflow(build_dir)
 
         def one(job: LayerJob) -> tuple[str, dict]:
             return job.name, _synth_layer(job, lib, b.family, synth_dir / "layers" / job.name, version, ltp, timeout)
@@ -120,13 +136,17 @@ def synthesize(build_dir: str | os.PathLike, board: str | Board | None = None, *
                 raise FlowError(f"{rtl_dir}: not found (run codegen first)")
             log.warning("%s: no rtl/ yet, stitched top not synthesized", build_dir)
         else:
-            top_name = top if isinstance(top, str) else None
+            top_name = top if isinstance(top, str) else (manifest or {}).get("top")
             if top_name is None:
                 cands = top_candidates(rtl_dir.resolve(), {k: v.resolve() for k, v in lib.items()})
                 if len(cands) != 1:
                     raise FlowError(f"{rtl_dir}: cannot tell the top module (candidates: {', '.join(cands) or 'none'}); pass --top")
                 top_name = cands[0]
-            top_res = _synth_top(top_name, lib, rtl_dir, b.family, synth_dir / "top", version, ltp, timeout)
+            # one synth_xilinx run cannot mix: DSPs unless every MVAU asks for LUT multipliers (resType=lut)
+            mvaus = [j for j in (layer_jobs if layers else _jobs_or_empty(build_dir, manifest)) if j.module == "mvau"]
+            top_dsp = not (mvaus and all(not j.dsp for j in mvaus))
+            top_res = _synth_top(top_name, lib, rtl_dir, b.family, synth_dir / "top", version, ltp, timeout, manifest,
+                                 top_dsp)
     if not results and top_res is None:
         raise FlowError(f"{build_dir}: nothing to synthesize")
     report = build_report(b, results, top_res, read_estimates(build_dir), version)

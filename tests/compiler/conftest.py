@@ -45,6 +45,26 @@ def qonnx_nets(tmp_path_factory):
                         mod.running_mean.uniform_(-0.5, 0.5, generator=g)
                         mod.running_var.uniform_(0.5, 2.0, generator=g)
             m.eval()
+        elif name.startswith("zoo:"):
+            # zoo model (small variant) through fpga_flow.quant, as the flow does it
+            import torch
+            from fpga_flow.models import build
+            from fpga_flow.quant import QuantSpec, calibrate, export_qonnx_clean, quantize_model
+            zoo = name[4:]
+            kw = {"lenet5": dict(width=0.5)}.get(zoo, dict(width=0.0625, in_size=32))
+            if "vgg16" in zoo:
+                kw["num_classes"] = 8
+            fm = build(zoo, **kw)
+            fm.eval()
+            size = kw.get("in_size", 28)
+            cin = 1 if zoo == "lenet5" else 3
+            shape = (1, cin, size, size)
+            qm = quantize_model(fm, QuantSpec())
+            g = torch.Generator().manual_seed(0)
+            calibrate(qm, [torch.randn(*shape, generator=g) for _ in range(2)])
+            path = export_qonnx_clean(qm, shape, root / f"{zoo}.onnx")
+            cache[name] = (path, shape)
+            return cache[name]
         else:
             raise KeyError(name)
         path = nets.export(m, root / f"{name}.onnx", shape)

@@ -77,7 +77,7 @@ def test_bitexact_float_scale_nets(qonnx_nets, name):
 @pytest.mark.parametrize("name", ["tfc_2w2a", "cnv_2w2a"])
 def test_bitexact_finn_bnn_pynq(qonnx_nets, name):
     path, shape = qonnx_nets(name)
-    _, sm, hm, io = check_net(path, shape, n=2, exact_float=True, positive=True)
+    _, sm, hm, io = check_net(path, shape, n=1, exact_float=True, positive=True)
     assert io["input"]["pre_steps"]  # the x*2-1 / Mul-Sub preprocessing runs on the host
     n_mvau = sum(n.op_type == "MVAU" for n in hm.graph.node)
     assert n_mvau == (4 if name.startswith("tfc") else 9)
@@ -96,3 +96,19 @@ def test_streamlined_graph_is_integer(qonnx_nets):
             assert np.all(np.diff(T, axis=1) >= 0)  # ascending
     assert sm.get_tensor_datatype("global_in").name == "INT8"
     json.dumps(io)  # io is serialisable
+
+
+@pytest.mark.parametrize("zoo", ["vgg16", "segnet", "lenet5",
+                                 pytest.param("vgg16-pruned", marks=pytest.mark.slow),
+                                 pytest.param("segnet-pruned", marks=pytest.mark.slow)])
+def test_bitexact_zoo_models(qonnx_nets, zoo):
+    """Zoo models (small variants) quantized by fpga_flow.quant: hardware graph == QONNX."""
+    pytest.importorskip("fpga_flow.quant.convert")
+    path, shape = qonnx_nets(f"zoo:{zoo}")
+    _, sm, hm, io = check_net(path, shape, n=1, exact_float=False)
+    ops = {n.op_type for n in hm.graph.node}
+    assert "MVAU" in ops and "ConvolutionInputGenerator" in ops
+    if zoo.startswith("segnet"):
+        assert "UpsampleNearestNeighbour" in ops
+    if zoo.startswith("vgg16"):
+        assert "GlobalAccPool" in ops

@@ -147,6 +147,9 @@ def test_cli_build_and_errors(qonnx_nets, tmp_path):
     r = subprocess.run([FPGA_FLOW, "build", "--model", str(path), "--board", "NoSuchBoard",
                         "--out", str(tmp_path / "cli2")], capture_output=True, text=True, env=env)
     assert r.returncode != 0 and "unknown board" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([FPGA_FLOW, "build", "--model", "no-such-zoo-model"],
-                       capture_output=True, text=True, env=env)
-    assert r.returncode != 0 and "fpga-flow quantize --model no-such-zoo-model" in r.stderr
+    from fpga_flow.compiler.cli import resolve_model
+    with pytest.raises(FlowError, match="run `fpga-flow quantize --model no-such-zoo-model` first"):
+        resolve_model("no-such-zoo-model", root=tmp_path)
+    (tmp_path / "build" / "quant" / "m1-w4a4").mkdir(parents=True)
+    (tmp_path / "build" / "quant" / "m1-w4a4" / "model.qonnx.onnx").write_bytes(b"x")
+    assert resolve_model("m1", root=tmp_path)[0].parent.name == "m1-w4a4"

@@ -274,20 +274,32 @@ def test_corruption_found_late_is_skipped(cls2019, tmp_path):
 
 
 def test_cli_synth_and_info(tmp_path):
-    exe = [sys.executable, "-c", "from fpga_flow.cli import main; main()"]
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from fpga_flow.data.cli import register
+
+    exe = [sys.executable, "-c", "from fpga_flow.cli import main; main()"]  # the real entry point
     out = tmp_path / "seg"
     r = subprocess.run(exe + ["data", "synth", "--out", str(out), "--task", "seg", "-n", "20", "--size", "32"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run(exe + ["data", "info", "--root", str(out), "--json"], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    import json
-
-    info = json.loads(r.stdout)
+    assert "wrote 20 seg images (isic2018_task1 layout, 32px)" in r.stdout
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # keep `data` a sub-command group
+    runner = CliRunner()
+    res = runner.invoke(app, ["data", "info", "--root", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
     assert info["seg"]["n"] == 20
     assert {s: v["images"] for s, v in info["seg"]["splits"].items()} == {"train": 14, "val": 3, "test": 3}
-    r = subprocess.run(exe + ["data", "info", "--root", str(tmp_path / "missing")], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and "missing: dataset root is not a directory" in r.stderr
+    res = runner.invoke(app, ["data", "info", "--root", str(tmp_path / "missing")])
+    assert isinstance(res.exception, FlowError) and "missing: dataset root is not a directory" in str(res.exception)
+    res = runner.invoke(app, ["data", "synth", "--out", str(out), "--task", "seg", "-n", "5"])
+    assert isinstance(res.exception, FlowError) and "already holds a dataset" in str(res.exception)
 
 
 def test_synthetic_classes_are_learnable(tmp_path):
@@ -310,3 +322,36 @@ def test_synthetic_classes_are_learnable(tmp_path):
         clf = LogisticRegression(max_iter=500).fit(xtr, ytr)
     bacc = metrics.balanced_accuracy(yte, clf.predict(xte))
     assert len(yte) == 64 and bacc > 0.5, bacc  # chance: 0.125 (measured 0.66)
+
+
+def test_image_check_cache(cls2019, tmp_path, monkeypatch):
+    from fpga_flow.data import layouts
+
+    root = _copy(cls2019, tmp_path / "d")
+    monkeypatch.setattr(layouts, "CACHE_MIN_IMAGES", 1)
+    monkeypatch.setenv("FPGA_FLOW_CACHE", str(tmp_path / "cache"))
+    calls = []
+    real = layouts.check_image
+    monkeypatch.setattr(layouts, "check_image", lambda p: calls.append(p) or real(p))
+    before = _digest(root)
+    assert len(index_dataset(root, "cls")) == 80 and len(calls) == 80
+    (root / "ISIC_2019_Training_Input" / "ISIC_0000009.jpg").write_bytes(b"broken")
+    before = _digest(root)
+    idx = index_dataset(root, "cls")
+    assert len(calls) == 81  # only the changed file is decoded again
+    assert [p.name for p, _ in idx.skipped] == ["ISIC_0000009.jpg"]
+    assert len(list((tmp_path / "cache" / "image-check").glob("*.json"))) == 1
+    assert _digest(root) == before  # the cache lives outside the dataset
+
+
+def test_corrupt_mask_skipped(seg2018, tmp_path):
+    root = _copy(seg2018, tmp_path / "d")
+    (root / "ISIC2018_Task1_Training_GroundTruth" / "ISIC_0000007_segmentation.png").write_bytes(b"\x89PNG broken")
+    idx = index_dataset(root, "seg")
+    assert len(idx) == 29 and [p.name for p, _ in idx.skipped] == ["ISIC_0000007.jpg"]
+
+
+def test_train_order_is_seeded(cls2019):
+    a = [y.tolist() for _, y in get_loaders(cls2019, "cls", 16, 16, seed=3)["train"]]
+    b = [y.tolist() for _, y in get_loaders(cls2019, "cls", 16, 16, seed=3)["train"]]
+    assert a == b and len(sum(a, [])) == 48

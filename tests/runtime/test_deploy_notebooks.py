@@ -56,8 +56,12 @@ def test_deploy_folder_contents_and_validation(cls_build):
 
 
 def _hwh(in_bits, out_bits):
-    return (f'<MODULE><PORT DIR="I" LEFT="{in_bits - 1}" NAME="s_axis_0_tdata" RIGHT="0"/>'
-            f'<PORT DIR="O" LEFT="{out_bits - 1}" NAME="m_axis_0_tdata" RIGHT="0"/></MODULE>')
+    """A Vivado .hwh excerpt: the AXI DMA's own stream ports (other widths) must not be taken for the accelerator's."""
+    return ('<MODULES><MODULE FULLNAME="/idma0" MODTYPE="axi_dma"><PORTS>'
+            '<PORT DIR="O" LEFT="31" NAME="m_axis_mm2s_tdata" RIGHT="0"/></PORTS></MODULE>'
+            '<MODULE FULLNAME="/accel" MODTYPE="top"><PORTS>'
+            f'<PORT DIR="I" LEFT="{in_bits - 1}" NAME="s_axis_tdata" RIGHT="0"/>'
+            f'<PORT DIR="O" LEFT="{out_bits - 1}" NAME="m_axis_tdata" RIGHT="0"/></PORTS></MODULE></MODULES>')
 
 
 def test_bitfile_that_does_not_match_io_json_is_rejected(cls_build):

@@ -99,3 +99,54 @@ FAST = [
     ("dwc_down", dwc, dict(shape=(1, 4, 12), fin=6, fout=2)),
     ("dwc_up", dwc, dict(shape=(1, 4, 12), fin=2, fout=4)),
 ]
+
+
+def random_case(rng, kind: str):
+    """A random legal configuration of one layer class (slow sweep)."""
+    def div(n):
+        return int(rng.choice([d for d in range(1, n + 1) if n % d == 0]))
+
+    if kind == "mvau":
+        MW, MH = int(rng.integers(2, 40)), int(rng.integers(1, 24))
+        act = int(rng.choice([0, 1, 2, 4]))
+        return mvau(rng, MW=MW, MH=MH, PE=div(MH), SIMD=div(MW), V=(1, int(rng.integers(1, 5))),
+                    idt=str(rng.choice(["UINT2", "UINT4", "INT4", "UINT8", "INT8"])),
+                    wdt=str(rng.choice(["INT2", "INT4", "INT8", "UINT3"])), act_bits=act,
+                    act_bias=int(-(1 << (act - 1))) if act and rng.random() < 0.3 else 0)
+    if kind == "swg":
+        C = int(rng.integers(1, 9))
+        K = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        H, W = int(rng.integers(K[0], 10)), int(rng.integers(K[1], 10))
+        pad = tuple(int(rng.integers(0, min(k, 3))) for k in (K[0], K[1], K[0], K[1]))
+        pad = (pad[0], pad[1], pad[2], pad[3])
+        return swg(rng, H=H, W=W, C=C, K=K, S=(int(rng.integers(1, 4)), int(rng.integers(1, 4))), pad=pad,
+                   SIMD=div(C), idt=str(rng.choice(["UINT4", "INT8", "UINT1"])))
+    if kind == "maxpool":
+        C, K = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+        return maxpool(rng, H=int(rng.integers(K, 9)), W=int(rng.integers(K, 9)), C=C, K=K, PE=div(C),
+                       idt=str(rng.choice(["UINT4", "INT4", "INT8"])))
+    if kind == "upsample":
+        C = int(rng.integers(1, 9))
+        return upsample(rng, H=int(rng.integers(1, 5)), W=int(rng.integers(1, 5)), C=C, S=int(rng.integers(1, 4)),
+                        PE=div(C), idt=str(rng.choice(["UINT4", "INT3"])))
+    if kind == "thresholding":
+        C = int(rng.integers(1, 12))
+        ab = int(rng.integers(1, 5))
+        return thresholding(rng, C=C, PE=div(C), V=(1, int(rng.integers(1, 5))),
+                            idt=str(rng.choice(["INT8", "UINT6", "INT12"])), act_bits=ab,
+                            act_bias=-(1 << (ab - 1)) if rng.random() < 0.5 else 0)
+    if kind == "gap":
+        C = int(rng.integers(1, 9))
+        return gap(rng, H=int(rng.integers(1, 6)), W=int(rng.integers(1, 6)), C=C, PE=div(C),
+                   idt=str(rng.choice(["UINT4", "INT4", "INT8"])))
+    if kind == "label_select":
+        L = int(rng.integers(2, 20))
+        return label_select(rng, L=L, PE=div(L), V=(1, int(rng.integers(1, 6))),
+                            idt=str(rng.choice(["INT6", "UINT3", "INT16"])))
+    if kind == "dwc":
+        C = int(rng.choice([6, 12, 24]))
+        return dwc(rng, shape=(1, 3, C), fin=div(C), fout=div(C), dtype=str(rng.choice(["UINT3", "INT5"])))
+    raise KeyError(kind)
+
+
+SLOW_KINDS = ["mvau", "swg", "maxpool", "upsample", "thresholding", "gap", "label_select", "dwc"]

@@ -36,3 +36,12 @@ def test_module(name, builder, kw):
     rng = np.random.default_rng(sum(map(ord, name)))
     op = builder(rng, **kw)
     _check(op, rng)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("kind", cases.SLOW_KINDS)
+def test_module_random(kind, seed):
+    rng = np.random.default_rng(1000 * seed + sum(map(ord, kind)))
+    op = cases.random_case(rng, kind)
+    _check(op, rng, frames=2)

@@ -103,15 +103,29 @@ def build(tmp_path_factory):
     for f in ("accel_top.v", "mac_array.v"):
         shutil.copy(RTL / f, b / "rtl" / f)
     _mem(b / "rtl" / "weights.mem", 1024, 16, 2)
-    (b / "estimates.json").write_text(json.dumps({"total": {"resources": {"lut": 120, "ff": 90, "dsp": 2, "bram18": 1}}}))
+    manifest = {  # what codegen writes beside its top
+        "top": "accel_top", "sources": ["mac_array.v", "accel_top.v"], "in_port_width": 8, "out_port_width": 48,
+        "out_shape": [1, 4, 2], "out_fold": 2,
+        "stages": [{"name": "core", "node": "MAC_0", "op_type": "MAC", "module": "mac_array",
+                    "params": {"PE": 2, "A_BITS": 8, "W_BITS": 8, "ACC_BITS": 24, "DEPTH": 1024,
+                               "WEIGHT_FILE": "weights.mem"}}],
+    }
+    (b / "rtl" / "manifest.json").write_text(json.dumps(manifest))
+    (b / "estimates.json").write_text(json.dumps({"total": {"resources": {"lut": 120, "ff": 90, "dsp": 2, "bram18": 1}},
+                                                  "layers": {"MAC_0": {"lut": 100, "ff": 80, "dsp": 2}}}))
     return b
 
 
 @needs_yosys
 def test_report_for_stitched_top(build):
-    rep = synthesize(build, layers=False)  # board from the folder name, top auto-detected
+    rep = synthesize(build)  # board from the folder name; stages and top from rtl/manifest.json
     assert rep["board"]["name"] == "Pynq-Z2" and rep["board"]["family"] == "xc7"
     assert rep["top"]["top"] == "accel_top"
+    core = rep["layers"]["core"]  # the stage out-of-context, memory file resolved in rtl/
+    assert core["source"] == "yosys" and core["module"] == "mac_array" and core["node"] == "MAC_0"
+    assert (core["resources"]["dsp"], core["resources"]["bram18"], core["resources"]["ff"]) == (2, 1, 26)
+    assert core["estimate"] == {"lut": 100.0, "ff": 80.0, "dsp": 2.0, "source": "estimate"}
+    assert rep["layer_sum"]["dsp"] == 2
     tot = rep["total"]
     assert tot["source"] == "yosys" and tot["scope"] == "stitched top"
     assert (tot["dsp"], tot["bram18"], tot["lutram"]) == (2, 1, 4)
@@ -183,6 +197,10 @@ def test_vivado_tcl_and_skip(build, tmp_path, monkeypatch):
     assert "CONFIG.c_m_axi_mm2s_data_width {64}" in tcl  # Pynq HP port width
     assert "CONFIG.c_m_axis_mm2s_tdata_width {8}" in tcl and "CONFIG.c_s_axis_s2mm_tdata_width {64}" in tcl
     assert "CONFIG.S_TDATA_NUM_BYTES {6} CONFIG.M_TDATA_NUM_BYTES {8}" in tcl  # 48-bit output -> 64-bit DMA
+    assert "CONFIG.WIDTH {48} CONFIG.WORDS {4}" in tcl  # TLAST every 4 words (1*4*2 / fold 2)
+    assert (build / "vivado" / "axis_tlast_gen.v").is_file()
+    assert 'file copy -force "' in (build / "vivado" / "pre_synth.tcl").read_text()
+    assert 'create_bd_design "fpga_flow_bd"' in tcl
     assert "CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ {100}" in tcl
     assert "weights.mem" in tcl
     with pytest.raises(BitstreamSkipped):
@@ -201,6 +219,18 @@ def test_vivado_helpers():
     assert port_width(v, "accel_top", "s_axis_tvalid") == 1 and port_width(v, "accel_top", "nope") is None
 
 
+def test_top_detection_without_manifest(tmp_path):
+    from fpga_flow.synth.layers import module_library, top_candidates
+
+    rtl = tmp_path / "rtl"
+    rtl.mkdir()
+    for f in ("accel_top.v", "mac_array.v"):
+        shutil.copy(RTL / f, rtl / f)
+    lib = module_library([rtl])
+    assert set(lib) == {"accel_top", "mac_array"}
+    assert top_candidates(rtl, lib) == ["accel_top"]
+
+
 def test_vivado_without_rtl(tmp_path):
     with pytest.raises(FlowError, match=r"rtl: not found \(run codegen first\)"):
         bitstream(tmp_path, load_board("Pynq-Z2"))
@@ -215,6 +245,5 @@ def test_cli_synth(build):
     assert "bitstream not built" in r.stderr
     assert "accel_top" in r.stdout
     assert json.loads((build / "synth" / "report.json").read_text())["total"]["dsp"] == 2
-    r = subprocess.run([sys.executable, "-c", "from fpga_flow.cli import main; main()", "synth", "--build",
-                        str(build.parent / "nope"), "--board", "Pynq-Z2"], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 1 and "build folder not found" in r.stderr
+    with pytest.raises(FlowError, match="nope: build folder not found"):
+        synthesize(build.parent / "nope", "Pynq-Z2")

@@ -143,6 +143,15 @@ class HWCustomOp(CustomOp):
     # ---------- attribute plumbing ----------
     @classmethod
     def attr_kinds(cls) -> dict[str, str]:
+        cached = cls.__dict__.get("_kinds_cache")
+        if cached is not None:
+            return cached
+        kinds = cls._attr_kinds()
+        cls._kinds_cache = kinds
+        return kinds
+
+    @classmethod
+    def _attr_kinds(cls) -> dict[str, str]:
         hints = get_type_hints(cls.Attrs)
         out = {}
         for f in fields(cls.Attrs):
@@ -160,6 +169,27 @@ class HWCustomOp(CustomOp):
         return out
 
     def get_nodeattr_types(self):
+        cls = type(self)
+        cached = cls.__dict__.get("_types_cache")
+        if cached is None:
+            cached = self._nodeattr_types()
+            cls._types_cache = cached
+        return cached
+
+    def get_nodeattr(self, name):
+        # tensor attributes (weights, thresholds) are decoded once per instance
+        if self.attr_kinds().get(name) == "t":
+            c = self.__dict__.setdefault("_tcache", {})
+            if name not in c:
+                c[name] = super().get_nodeattr(name)
+            return c[name]
+        return super().get_nodeattr(name)
+
+    def set_nodeattr(self, name, value):
+        self.__dict__.get("_tcache", {}).pop(name, None)
+        super().set_nodeattr(name, value)
+
+    def _nodeattr_types(self):
         d = dict(self._common)
         kinds = self.attr_kinds()
         for f in fields(self.Attrs):

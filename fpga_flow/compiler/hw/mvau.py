@@ -218,7 +218,11 @@ class MVAU(HWCustomOp):
         dsp = a.PE * a.SIMD * math.ceil((W + A) / 48) if a.resType == "dsp" else 0
         # FF: pipeline registers of the MAC tree + accumulators + stream registers (simple model)
         ff = a.PE * (a.SIMD * (W + A) + 2 * self.acc_bits()) + self.instream_width() + self.outstream_width()
-        return Resources(lut=self.lut_estimate(), ff=float(ff), dsp=dsp, bram18=self.bram_estimate())
+        uram = 0
+        if a.ram_style == "ultra" and a.mem_mode != "external":  # FINN: ceil(m/72)·ceil(ω/4096)
+            m = a.PE * a.SIMD * W
+            uram = math.ceil(m / 72) * math.ceil(self.wmem() / 4096)
+        return Resources(lut=self.lut_estimate(), ff=float(ff), dsp=dsp, bram18=self.bram_estimate(), uram=uram)
 
     # ----- RTL -----
     def rtl_parameters(self):

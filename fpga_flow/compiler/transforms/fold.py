@@ -63,7 +63,7 @@ def _walk(op, attr: str, maxval: int, target: float, limit=None) -> None:
 
 def choose_ram_style(op, budget: dict | None) -> None:
     """Weights in LUTRAM ('distributed') when that costs a smaller share of the board than BRAM."""
-    if budget is None or op.get_nodeattr("mem_mode") == "external":
+    if budget is None or ("mem_mode" in op.get_nodeattr_types() and op.get_nodeattr("mem_mode") == "external"):
         return
     op.set_nodeattr("ram_style", "auto")
     r_block = op.resource_estimate()
@@ -71,7 +71,8 @@ def choose_ram_style(op, budget: dict | None) -> None:
     r_dist = op.resource_estimate()
     share_b = r_block.bram18 / max(budget.get("bram18", 0), 1) + r_block.lut / max(budget.get("lut", 0), 1)
     share_d = r_dist.bram18 / max(budget.get("bram18", 0), 1) + r_dist.lut / max(budget.get("lut", 0), 1)
-    if share_b <= share_d:
+    # small memories only: LUTRAM of one layer at most 1% of the board's LUTs
+    if share_b <= share_d or (r_dist.lut - r_block.lut) > 0.01 * budget.get("lut", 0):
         op.set_nodeattr("ram_style", "auto")
 
 
@@ -84,16 +85,27 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = 36, axi_hp_width: int
             op.set_nodeattr("PE", 1)
             op.set_nodeattr("SIMD", 1)
             wb = op.weight_bits()
-            ext = op.get_nodeattr("mem_mode") == "external"
-            wmax = min(mvau_wwidth_max, axi_hp_width) if ext else mvau_wwidth_max
-            _walk(op, "SIMD", op.get_nodeattr("MW"), target, lambda s: wb * s <= wmax)
-            simd = op.get_nodeattr("SIMD")
-            lim = (lambda p: wb * simd * p <= axi_hp_width) if ext else None
-            _walk(op, "PE", op.get_nodeattr("MH"), target, lim)
+            if op.get_nodeattr("mem_mode") == "external":
+                # weights stream from DRAM: PE·SIMD·W_BITS <= AXI HP width; smallest product meeting
+                # the target, else the widest legal one
+                MW, MH = op.get_nodeattr("MW"), op.get_nodeattr("MH")
+                pairs = sorted(((s_ * p_, -s_, s_, p_) for s_ in divisors(MW) if s_ * wb <= mvau_wwidth_max
+                                for p_ in divisors(MH) if s_ * p_ * wb <= axi_hp_width))
+                best = pairs[-1]
+                for cand in pairs:
+                    if (MW // cand[2]) * (MH // cand[3]) * op.V() <= target:
+                        best = cand
+                        break
+                op.set_nodeattr("SIMD", best[2])
+                op.set_nodeattr("PE", best[3])
+                continue
+            _walk(op, "SIMD", op.get_nodeattr("MW"), target, lambda s: wb * s <= mvau_wwidth_max)
+            _walk(op, "PE", op.get_nodeattr("MH"), target)
             choose_ram_style(op, budget)
         elif t == "ConvolutionInputGenerator":
             op.set_nodeattr("SIMD", 1)
             _walk(op, "SIMD", op.get_nodeattr("IFMChannels"), target)
+            choose_ram_style(op, budget)
         elif t in ("Thresholding", "GlobalAccPool", "StreamingMaxPool", "UpsampleNearestNeighbour"):
             op.set_nodeattr("PE", 1)
             _walk(op, "PE", op.get_nodeattr("NumChannels"), target)
@@ -132,6 +144,27 @@ def biggest_user(ops, key: str) -> str:
     return best
 
 
+def hard_limit(ops, mc: int, mvau_wwidth_max: int, hp: int) -> str:
+    """Why the design cannot be faster than ``mc`` cycles: the layer whose fastest legal folding
+    (for its current mem_mode) still needs >= mc cycles; '' when no single layer is the cause."""
+    worst, wname, wop = 0, "", None
+    for n, op in ops:
+        types = op.get_nodeattr_types()
+        saved = {a: op.get_nodeattr(a) for a in ("PE", "SIMD", "ram_style") if a in types}
+        set_folding([(n, op)], 0.5, mvau_wwidth_max, hp)
+        c = op.exp_cycles()
+        for a, v in saved.items():
+            op.set_nodeattr(a, v)
+        if c > worst:
+            worst, wname, wop = c, n.name, op
+    if wop is None or worst < mc * 0.999:
+        return ""
+    if "mem_mode" in wop.get_nodeattr_types() and wop.get_nodeattr("mem_mode") == "external":
+        return (f"layer {wname}: its weights stream from DRAM (on-chip BRAM too small) at "
+                f"PE·SIMD·W_BITS <= {hp} bits/cycle")
+    return f"layer {wname} at its maximum parallelism ({worst} cycles/frame)"
+
+
 def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fraction: float = 0.85,
          mvau_wwidth_max: int = 36, best_effort: bool = False) -> tuple[ModelWrapper, FoldResult]:
     """Fold ``model`` in place. Raises FlowError when ``target_fps`` is not reachable (message gives
@@ -142,8 +175,26 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
     hp = getattr(board, "axi_hp_width", 64)
     mvaus = [(n, op) for n, op in ops if n.op_type == "MVAU"]
 
+    def assign_dsp():
+        """Multipliers on DSP slices (resType=dsp) where they save the most LUTs, within the DSP budget."""
+        cands = []
+        for n, op in mvaus:
+            op.set_nodeattr("resType", "lut")
+            lut_l = op.resource_estimate().lut
+            op.set_nodeattr("resType", "dsp")
+            r_d = op.resource_estimate()
+            op.set_nodeattr("resType", "lut")
+            if r_d.dsp > 0 and lut_l > r_d.lut:
+                cands.append(((lut_l - r_d.lut) / r_d.dsp, r_d.dsp, op))
+        used = 0
+        for _, d, op in sorted(cands, key=lambda c: -c[0]):
+            if used + d <= budget.get("dsp", 0) * budget_fraction:
+                op.set_nodeattr("resType", "dsp")
+                used += d
+
     def fold_once(target):
         set_folding(ops, target, mvau_wwidth_max, hp, budget)
+        assign_dsp()
         # weights that do not fit in BRAM: stream the largest from DRAM until BRAM fits
         while True:
             r = totals(ops)[0]
@@ -155,60 +206,86 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
             if not cands:
                 return
             _, _, op = max(cands, key=lambda c: c[0])
+            if budget.get("uram", 0) > 0:  # UltraRAM first, where the board has it
+                op.set_nodeattr("ram_style", "ultra")
+                if totals(ops)[0].uram <= budget["uram"] * budget_fraction:
+                    continue
+                op.set_nodeattr("ram_style", "auto")
             op.set_nodeattr("mem_mode", "external")
             op.set_nodeattr("ram_style", "auto")
             set_folding([(nn, o) for nn, o in ops if o is op], target, mvau_wwidth_max, hp, budget)
+
+    first_slow = [""]
 
     def attempt(target):
         for _, op in mvaus:
             op.set_nodeattr("mem_mode", "internal_decoupled")
         fold_once(target)
         r, mc, slow = totals(ops)
+        first_slow[0] = slow  # the layer that missed the target in the first pass
         if mc > target:  # FINN's second pass: relax to the achieved rate
             fold_once(mc)
             r, mc, slow = totals(ops)
         return r, mc, slow
 
-    # fastest reachable at all (ignoring budget)
-    r_fast, mc_fast, slow_fast = attempt(0.5)
-    want = clk / target_fps if target_fps else 0.5
-    r, mc, slow = attempt(max(want, mc_fast))
-    ob = over_budget(r, budget, budget_fraction)
-    if ob:
-        r1, mc1, _ = attempt(float("inf"))
-        ob1 = over_budget(r1, budget, budget_fraction)
+    def feasible(target):
+        r, mc, slow = attempt(target)
+        ob = over_budget(r, budget, budget_fraction)
+        return (not ob and mc <= target * 1.0001), r, mc, slow, ob
+
+    def why_not(target, ob, slow):
+        if ob:
+            k, u = ob[0]
+            return f"resource {k} (a faster folding needs {u:.0%} of the board's {k})"
+        return hard_limit(ops, target, mvau_wwidth_max, hp) or f"layer {slow}"
+
+    want = clk / target_fps if target_fps else None
+    ok = False
+    if want is not None:
+        ok, r, mc, slow, ob = feasible(want)
+        limiting = f"layer {slow} (target met)"
+    if not ok:
+        # fastest feasible folding: geometric bisection on the cycle target
+        ok1, r1, mc1, _, ob1 = feasible(float("inf"))
         if ob1:
             k, u = ob1[0]
             raise FlowError(f"board {board.name}: even the fully folded design needs {k} = "
                             f"{getattr(r1, k):.0f} ({u:.0%} of the board, limit {budget_fraction:.0%}); "
                             f"largest user: layer {biggest_user(ops, k)}")
-        # geometric bisection on the cycle target: lo infeasible (over budget), hi feasible
-        lo, hi, lo_over = max(want, mc_fast), float(mc1), ob
-        for _ in range(40):
-            if hi <= lo * 1.005:
+        lo, hi = 0.5, float(mc1)
+        lo_info = feasible(lo)
+        if lo_info[0]:
+            hi = float(lo_info[2])
+        for _ in range(60):
+            if hi <= lo * 1.002 or hi - lo < 1:
                 break
             mid = math.sqrt(lo * hi)
-            r, mc, slow = attempt(mid)
-            o = over_budget(r, budget, budget_fraction)
-            if o:
-                lo, lo_over = mid, o
+            info = feasible(mid)
+            if info[0]:
+                hi = min(float(info[2]), mid)
             else:
-                hi = min(hi, float(mc))
-                if mc > mid:
-                    lo = mid
-        r, mc, slow = attempt(hi)
-        k, u = lo_over[0]
-        limiting = f"resource {k} (the next faster folding needs {u:.0%} of the board's {k})"
-    else:
-        limiting = f"layer {slow}" + (" at its maximum parallelism" if mc <= mc_fast else "")
+                lo, lo_info = mid, info
+        limiting = ""
+        if not lo_info[0]:
+            _, _, mc_lo, _, ob_lo = feasible(lo)  # state of the first infeasible folding
+            slow_lo = first_slow[0]
+            sop = next(op for n, op in ops if n.name == slow_lo)
+            if ob_lo:
+                limiting = why_not(lo, ob_lo, slow_lo)
+            elif "mem_mode" in sop.get_nodeattr_types() and sop.get_nodeattr("mem_mode") == "external":
+                limiting = (f"on-chip memory: a faster folding needs more BRAM, so layer {slow_lo}'s weights "
+                            f"must stream from DRAM at PE·SIMD·W_BITS <= {hp} bits/cycle")
+        _, r, mc, slow, _ = feasible(hi)
+        if not limiting:
+            limiting = hard_limit(ops, mc, mvau_wwidth_max, hp) or f"layer {slow_lo if not lo_info[0] else slow}"
     ext = [n.name for n, op in mvaus if op.get_nodeattr("mem_mode") == "external"]
     notes = [f"{e}: weights streamed from DRAM (mem_mode=external): on-chip BRAM too small" for e in ext]
     fps = clk / mc
     met = target_fps is None or fps >= target_fps * (1 - 1e-9)
-    res = FoldResult(want if target_fps else None, mc, fps, slow, r, budget, not over_budget(r, budget, budget_fraction),
+    res = FoldResult(want, mc, fps, slow, r, budget, not over_budget(r, budget, budget_fraction),
                      met, limiting, ext, notes)
     if target_fps and not met:
-        why = limiting if ob else f"layer {slow_fast} cannot go faster than {mc_fast} cycles/frame"
+        why = limiting
         best = clk / mc
         msg = (f"target {target_fps:g} FPS not reachable on board {board.name} at {board.clock_mhz:g} MHz: "
                f"best feasible {best:.2f} FPS (slowest layer {slow}, {mc} cycles); limited by {why}")

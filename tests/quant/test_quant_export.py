@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from conftest import randomize_bn
+from quant_helpers import randomize_bn
 from torch import nn
 
 from fpga_flow.models import build
@@ -185,3 +185,21 @@ def test_pruned_simplified_vgg16_with_fc_head(tmp_path):
     gap = [r for r in rows if r["op"] == "GlobalAveragePool"]
     # 2x2 map before the pool: channel sums of four 3-bit values, on the grid scale/4, 5 bits
     assert len(gap) == 1 and gap[0]["ok"] and gap[0]["bits"] == 5 and 7 < gap[0]["max"] <= 28
+
+
+def test_hardware_invariant_violations_name_the_node(tmp_path):
+    from fpga_flow.quant.export import check_hardware_invariants
+
+    _, q, shape = quantized_zoo("lenet5", QuantSpec())
+    path = export_qonnx_clean(q, shape, tmp_path / "m.onnx")
+    check_hardware_invariants(load_qonnx(path))  # the export itself passes
+    model = load_qonnx(path)
+    act = [n for n in model.graph.node if n.op_type == "Quant"
+           and model.get_initializer(n.input[0]) is None][1]
+    model.set_initializer(act.input[2], np.array(1.0, dtype=np.float32))
+    with pytest.raises(ExportError, match=f"node '{act.name}' has a non-zero zero point"):
+        check_hardware_invariants(model, "m.onnx")
+    model = load_qonnx(path)
+    model.set_initializer(act.input[1], np.full((1, 5, 1, 1), 0.5, dtype=np.float32))
+    with pytest.raises(ExportError, match=f"activation node '{act.name}' has a per-channel scale"):
+        check_hardware_invariants(model, "m.onnx")

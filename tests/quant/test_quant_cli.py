@@ -56,6 +56,8 @@ def test_quantize_zoo_model_without_data_writes_checkpoint_qonnx_and_summary(tmp
     (["--wbits", "9"], "QuantSpec.wbits=9: bit width outside 2..8"),
     (["--abits", "0"], "QuantSpec.abits=0: bit width outside 2..8"),
     (["--epochs", "2"], "QAT needs data"),
+    (["--scales", "log"], "QuantSpec.scales='log': expected one of float, po2"),
+    (["--data", "/nonexistent"], "lenet5 is a digits model"),
 ])
 def test_bad_inputs_fail_before_any_file_is_written(tmp_path, args, message):
     out = tmp_path / "q"
@@ -98,6 +100,7 @@ def _float_checkpoint(tmp_path, name, task, cfg):
     data = tmp_path / f"data_{task}"
     synth.generate(data, task, n=48, seed=0, size=32)
     loaders = get_loaders(data, task, image_size=32, batch_size=16, seed=0)
+    cfg = dict(cfg, num_classes=len(loaders["train"].dataset.index.classes))
     result = fit(build(name, **cfg), loaders, task, TrainConfig(epochs=1, progress=False))
     return save_checkpoint(tmp_path / f"{name}.pt", result.model, name, cfg, result.best), data
 

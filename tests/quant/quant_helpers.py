@@ -1,4 +1,4 @@
-"""A tiny deterministic image task for QAT tests: oriented bars in noise, 4 classes."""
+"""Helpers of the quantization tests: BN statistics, a tiny deterministic image task."""
 
 from __future__ import annotations
 
@@ -25,3 +25,17 @@ def loaders(n_train: int = 512, n_test: int = 512, batch_size: int = 32, seed: i
     g = torch.Generator().manual_seed(seed)
     return (DataLoader(bars(n_train, seed), batch_size=batch_size, shuffle=True, generator=g),
             DataLoader(bars(n_test, seed + 1000), batch_size=256))
+
+
+def randomize_bn(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Non-trivial BatchNorm statistics, so that BN folding is actually exercised."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.rand(n, generator=g) - 0.5)
+                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.copy_(torch.rand(n, generator=g) * 0.4 - 0.2)
+    return model.eval()
