@@ -263,6 +263,7 @@ def st_rtlsim(f: Flow) -> None:
                else "dataflow.onnx reference not available: rtlsim outputs not cross-checked")
         r = bench_accelerator(acc, model=c.model, board=c.board, images=x[:1])
     r.save(c.bdir)
+    f.path("sim").mkdir(exist_ok=True)
     f.note(f"rtlsim: {r.fps.median:.2f} FPS at the board clock ({r.details.get('cycles_per_frame')} cycles/frame)")
     np.save(f.path("sim/test_inputs.npy"), x)
     np.save(f.path("sim/test_labels.npy"), y)

@@ -106,35 +106,30 @@ module mvau #(
         end
     end
 
-    // ---- stage B: PE x SIMD products and accumulation ----
+    // ---- stage B: PE x SIMD products, adder tree, accumulation ----
     wire [XWORD-1:0] x = a_src ? xb_q : xi_q;
-    wire [PE*SIMD*ACC_BITS-1:0] prods;
-    genvar gp, gs;
+    reg [PE*ACC_BITS-1:0] acc, res;
+    wire [PE*ACC_BITS-1:0] sum;
+    reg b_valid;
+    genvar gp, gs, gi;
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+            // heap-ordered adder tree: leaves tr[SIMD..2*SIMD-1], node i = tr[2i] + tr[2i+1], root tr[1]
+            wire [ACC_BITS-1:0] tr [1:2*SIMD-1] /*verilator split_var*/;
             for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_simd
                 wire signed [XW-1:0] xs = {(IN_SIGNED != 0) ? x[gs*IN_BITS + IN_BITS - 1] : 1'b0,
                                            x[gs*IN_BITS +: IN_BITS]};
                 wire signed [W_BITS-1:0] ws = w_q[(gp*SIMD + gs)*W_BITS +: W_BITS];
                 wire signed [PW-1:0] pr = xs * ws;
                 wire signed [ACC_BITS-1:0] pe_ext = pr;
-                assign prods[(gp*SIMD + gs)*ACC_BITS +: ACC_BITS] = pe_ext;
+                assign tr[SIMD + gs] = pe_ext;
             end
+            for (gi = 1; gi < SIMD; gi = gi + 1) begin : g_tree
+                assign tr[gi] = tr[2*gi] + tr[2*gi + 1];
+            end
+            assign sum[gp*ACC_BITS +: ACC_BITS] = (a_first ? {ACC_BITS{1'b0}} : acc[gp*ACC_BITS +: ACC_BITS]) + tr[1];
         end
     endgenerate
-
-    reg [PE*ACC_BITS-1:0] acc, res, sum;
-    reg b_valid;
-    reg [ACC_BITS-1:0] d;
-    integer p, s;
-    always @(*) begin
-        for (p = 0; p < PE; p = p + 1) begin
-            d = a_first ? {ACC_BITS{1'b0}} : acc[p*ACC_BITS +: ACC_BITS];
-            for (s = 0; s < SIMD; s = s + 1)
-                d = d + prods[(p*SIMD + s)*ACC_BITS +: ACC_BITS];
-            sum[p*ACC_BITS +: ACC_BITS] = d;
-        end
-    end
 
     always @(posedge ap_clk) begin
         if (en && a_valid) begin

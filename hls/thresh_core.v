@@ -12,32 +12,32 @@ module thresh_core #(
 ) (
     input  wire [PE*V_BITS-1:0]                      v,
     input  wire [PE*((1<<ACT_BITS)-1)*THR_BITS-1:0]  thr,
-    output reg  [PE*ACT_BITS-1:0]                    y
+    output wire [PE*ACT_BITS-1:0]                    y
 );
     localparam N_THR = (1 << ACT_BITS) - 1;
     localparam CWB = (V_BITS + 1 > THR_BITS) ? V_BITS + 1 : THR_BITS;
     localparam CW = CWB + 1;            // compare width, both sides sign-extended
-    localparam SW = ACT_BITS + 2;       // count width
+    localparam SW = ACT_BITS + 1;       // count width (0 .. N_THR)
+    localparam [31:0] BIAS = ACT_BIAS;
 
-    integer p, t;
-    reg [CW-1:0] ve, te;
-    reg [SW-1:0] cntv;
-    reg [31:0] sumv;
-    always @(*) begin
-        y = {PE*ACT_BITS{1'b0}};
-        for (p = 0; p < PE; p = p + 1) begin
-            ve = {{CW{V_SIGNED ? v[p*V_BITS + V_BITS - 1] : 1'b0}}};
-            ve[V_BITS-1:0] = v[p*V_BITS +: V_BITS];
-            cntv = {SW{1'b0}};
-            for (t = 0; t < N_THR; t = t + 1) begin
-                te = {CW{thr[(p*N_THR + t)*THR_BITS + THR_BITS - 1]}};
-                te[THR_BITS-1:0] = thr[(p*N_THR + t)*THR_BITS +: THR_BITS];
-                // signed compare ve >= te: flip sign bits, compare unsigned
-                if ({~ve[CW-1], ve[CW-2:0]} >= {~te[CW-1], te[CW-2:0]})
-                    cntv = cntv + 1'b1;
+    genvar gp, gt, gi;
+    generate
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+            wire [V_BITS-1:0] vv = v[gp*V_BITS +: V_BITS];
+            // sign-extend to CW bits and flip the sign bit: signed order == unsigned order
+            wire [CW-1:0] vk = {~((V_SIGNED != 0) & vv[V_BITS-1]), {(CW-1-V_BITS){(V_SIGNED != 0) & vv[V_BITS-1]}}, vv};
+            // heap-ordered adder tree over the compare bits (leaves cn[N_THR .. 2*N_THR-1])
+            wire [SW-1:0] cn [1:2*N_THR-1] /*verilator split_var*/;
+            for (gt = 0; gt < N_THR; gt = gt + 1) begin : g_t
+                wire [THR_BITS-1:0] tt = thr[(gp*N_THR + gt)*THR_BITS +: THR_BITS];
+                wire [CW-1:0] tk = {~tt[THR_BITS-1], {(CW-THR_BITS){tt[THR_BITS-1]}}, tt[THR_BITS-2:0]};
+                assign cn[N_THR + gt] = (vk >= tk) ? 1 : 0;
             end
-            sumv = ACT_BIAS + cntv;
-            y[p*ACT_BITS +: ACT_BITS] = sumv[ACT_BITS-1:0];
+            for (gi = 1; gi < N_THR; gi = gi + 1) begin : g_tree
+                assign cn[gi] = cn[2*gi] + cn[2*gi + 1];
+            end
+            wire [31:0] outv = BIAS + cn[1];
+            assign y[gp*ACT_BITS +: ACT_BITS] = outv[ACT_BITS-1:0];
         end
-    end
+    endgenerate
 endmodule

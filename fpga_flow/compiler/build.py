@@ -154,7 +154,7 @@ def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, 
                 s = Streamline()
                 model, _ = s.apply(model)
                 io = s.io
-                extra = {"io": io}
+                extra = {"io": io, "tensor_map": s.tensor_map}
             elif name == "to_hw":
                 model, _ = ToHW().apply(model)
             elif name == "fold":

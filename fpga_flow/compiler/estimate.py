@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
@@ -81,11 +80,9 @@ def io_spec(model: ModelWrapper, io: dict) -> dict:
 
 def _affine_of(steps, C):
     """If the output chain is affine: per-channel scale and bias (y = scale*int + bias), else None."""
-    from fpga_flow.compiler.transforms.chain import Step, eval_chain
+    from fpga_flow.compiler.transforms.chain import Step, affine_of
 
-    st = [Step.from_json(d) for d in steps]
-    if any(not s.is_linear() for s in st):
+    ab = affine_of([Step.from_json(d) for d in steps], C)
+    if ab is None:
         return None
-    b = eval_chain(st, np.zeros((C,)))
-    s = eval_chain(st, np.ones((C,))) - b
-    return {"scale": s.astype(float).tolist(), "bias": b.astype(float).tolist()}
+    return {"scale": ab[0].astype(float).tolist(), "bias": ab[1].astype(float).tolist()}

@@ -86,7 +86,10 @@ def build(name: str, **cfg: Any) -> nn.Module:
     ``checkpoint_dir()/<name>.pt`` when it exists (trained weights), else the recipe's nominal plan."""
     s = spec(name)
     if s.base is not None and "channels" not in cfg:
-        ckpt = cfg.pop("checkpoint", None) or default_checkpoint(name)
+        explicit = cfg.pop("checkpoint", None)
+        ckpt = explicit or default_checkpoint(name)
+        if explicit and not Path(explicit).exists():
+            raise FlowError(f"{explicit}: checkpoint not found")
         if Path(ckpt).exists():
             from fpga_flow.models.checkpoint import load_checkpoint
 

@@ -17,15 +17,16 @@ def register(app: typer.Typer) -> None:
         dataset: str = typer.Option("isic", "--dataset", help="digits (LeNet-5 reproduction) or isic"),
         data: Optional[str] = typer.Option(None, "--data", help="ISIC dataset root (--dataset isic)"),
         checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="trained model (--dataset isic)"),
-        method: str = typer.Option("serene", "--method", help="serene | magnitude | lobster"),
+        method: Optional[str] = typer.Option(None, "--method", help="serene | magnitude | lobster (default: serene)"),
         compare: list[str] = typer.Option([], "--compare", help="extra methods to run beside it (digits)"),
         epochs: int = typer.Option(40, "--epochs", help="pruning epochs"),
-        bound: float = typer.Option(1.0, "--bound", help="allowed validation metric drop, points"),
-        granularity: str = typer.Option("channel", "--granularity", help="channel | param (isic)"),
-        lam: float = typer.Option(5e-3, "--lam", help="regulariser strength (isic)"),
+        bound: Optional[float] = typer.Option(None, "--bound", help="allowed validation metric drop, points (1.0)"),
+        granularity: Optional[str] = typer.Option(None, "--granularity", help="channel | param (isic; channel)"),
+        lam: Optional[float] = typer.Option(None, "--lam", help="regulariser strength (isic)"),
         lr: float = typer.Option(5e-3, "--lr", help="learning rate while pruning (isic)"),
-        multiple_of: int = typer.Option(1, "--multiple-of", help="round kept channels to a multiple"),
+        multiple_of: Optional[int] = typer.Option(None, "--multiple-of", help="round kept channels to a multiple"),
         target: Optional[float] = typer.Option(None, "--target", help="stop once this fraction is pruned"),
+        patience: int = typer.Option(2, "--patience", help="plateau epochs before each pruning step (isic)"),
         batch_size: int = typer.Option(32, "--batch-size"),
         seed: int = typer.Option(0, "--seed"),
         out: Optional[Path] = typer.Option(None, "--out", help="write the pruned+simplified checkpoint"),
@@ -35,25 +36,35 @@ def register(app: typer.Typer) -> None:
 
         console = Console()
         if dataset == "digits":
-            _digits(console, model, method, compare, epochs, bound, seed, out, report)
+            _digits(console, model, method or "serene", compare, epochs, 1.0 if bound is None else bound, seed,
+                    out, report)
             return
         if dataset != "isic":
             raise FlowError(f"unknown --dataset {dataset!r} (digits, isic)")
         if checkpoint is None or data is None:
             raise FlowError("--dataset isic needs --checkpoint (trained model) and --data (dataset root)")
         from fpga_flow.data import get_loaders
-        from fpga_flow.models import load_checkpoint, save_checkpoint, spec
+        from fpga_flow.models import PruneRecipe, default_checkpoint, load_checkpoint, save_checkpoint, spec
         from fpga_flow.prune.loop import PruneConfig
         from fpga_flow.prune.pipeline import prune_zoo_model
 
         net, meta = load_checkpoint(checkpoint)
         base = spec(meta["name"]).base or meta["name"]
-        if base != model and meta["name"] != model:
+        if (spec(model).base or model) != base:
             raise FlowError(f"{checkpoint}: holds {meta['name']}, not {model}")
+        # a pruned name (vgg16-pruned) brings its recipe; explicit options win
+        rc = spec(model).recipe or PruneRecipe(multiple_of=1)
+        method = method or rc.method
+        granularity = granularity or rc.granularity
+        bound = rc.loss_bound if bound is None else bound
+        lam = rc.lam if lam is None else lam
+        multiple_of = rc.multiple_of if multiple_of is None else multiple_of
+        if out is None and spec(model).recipe is not None:
+            out = default_checkpoint(model)
         task = spec(base).task
         loaders = get_loaders(data, task, image_size=net.input_shape[-1], batch_size=batch_size, seed=seed)
         cfg = PruneConfig(method=method, granularity=granularity, epochs=epochs, lam=lam, lr=lr, loss_bound=bound,
-                          multiple_of=multiple_of, target=target, seed=seed)
+                          multiple_of=multiple_of, target=target, seed=seed, patience=patience)
         p = prune_zoo_model(base, net, meta["config"], loaders, task, cfg, multiple_of)
         text = _zoo_text(p)
         print(text)

@@ -30,7 +30,7 @@ class LayerRow:
     channels_before: int
     channels_after: int
     params_before: int
-    params_nonzero: int         # non-zero weights+biases after pruning (Table 1's "remaining")
+    params_nonzero: int         # non-zero weights+biases of the simplified layer (Table 1's "remaining")
     params_simplified: int      # dense parameters of the simplified layer
     macs_before: int
     macs_after: int
@@ -134,7 +134,9 @@ def layer_macs(model: nn.Module, input_shape: tuple[int, ...]) -> list[int]:
 
 
 def _params(u) -> int:
-    return u.layer.weight.numel() + (u.layer.bias.numel() if u.layer.bias is not None else 0)
+    """Weights + bias of the layer, + BN scale and shift when a BatchNorm follows it."""
+    n = u.layer.weight.numel() + (u.layer.bias.numel() if u.layer.bias is not None else 0)
+    return n + (u.bn.weight.numel() + u.bn.bias.numel() if u.bn is not None else 0)
 
 
 def build_report(model_name: str, method: str, original: nn.Module, pruned: nn.Module, simplified: nn.Module,
@@ -142,7 +144,10 @@ def build_report(model_name: str, method: str, original: nn.Module, pruned: nn.M
     """Compare the unpruned ``original``, the ``pruned`` model (zeros in place, same shapes) and its
     ``simplified`` version."""
     uo, us = units(original), units(simplified)
-    nz = nonzero_params(pruned)
+    # remaining = non-zero parameters of the simplified network: the weights that still read a removed
+    # neuron are gone with it (``pruned`` has the same shapes as ``original`` and is checked against it)
+    assert [u.out_channels for u in units(pruned)] == [u.out_channels for u in uo]
+    nz = nonzero_params(simplified)
     mo, ms = layer_macs(original, input_shape), layer_macs(simplified, input_shape)
     rows = [LayerRow(a.path, type(a.layer).__name__, a.out_channels, b.out_channels, _params(a), n, _params(b), x, y)
             for a, b, n, x, y in zip(uo, us, nz, mo, ms)]

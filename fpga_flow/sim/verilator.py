@@ -215,8 +215,9 @@ def run(binary: Path, words: np.ndarray, *, frames: int, in_per_frame: int, out_
                 str(words.shape[0]), str(in_per_frame), str(out_per_frame), str(frames),
                 str(int(backpressure * 1000)), str(int(gaps * 1000)), str(seed), str(stall_limit),
                 str(max_cycles)]
+        prefix = os.environ.get("FPGA_FLOW_SIM_PREFIX", "").split()   # e.g. "perf record -o /tmp/p.data"
         t0 = time.time()
-        r = subprocess.run(args, cwd=str(cwd) if cwd else tmp, capture_output=True, text=True)
+        r = subprocess.run(prefix + args, cwd=str(cwd) if cwd else tmp, capture_output=True, text=True)
         wall = time.time() - t0
         if not (t / "stats.json").exists():
             raise FlowError(f"{name}: simulator failed (rc {r.returncode}): {(r.stderr or r.stdout)[-300:]}")

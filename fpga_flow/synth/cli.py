@@ -16,8 +16,8 @@ def print_report(report: dict) -> None:
     keys = ("lut", "ff", "dsp", "bram18", "uram")
     table = Table(title=f"Yosys synth_xilinx -family {report['board']['family']} ({report['board']['name']}, "
                         f"{report['board']['part']})")
-    table.add_column("layer")
-    table.add_column("module")
+    table.add_column("layer", no_wrap=True)
+    table.add_column("module", no_wrap=True)
     for k in keys:
         table.add_column(k.upper(), justify="right")
     table.add_column("depth", justify="right")
@@ -29,10 +29,13 @@ def print_report(report: dict) -> None:
         table.add_row("stitched top", report["top"]["top"], *(str(r.get(k, 0)) for k in keys),
                       str(report["top"].get("logic_depth") or "-"))
     t = report["total"]
-    table.add_row(f"total ({t['scope']})", "", *(str(t.get(k, 0)) for k in keys), "")
+    table.add_row("total", t["scope"], *(str(t.get(k, 0)) for k in keys), "")
     table.add_row("budget", "", *(str(report["budget"][k]) for k in keys), "")
     table.add_row("used", "", *(f"{100 * report['utilization'][k]:.1f}%" for k in keys), "")
     console.print(table)
+    if report.get("timing_risk"):
+        console.print(f"timing risk at {report['board']['clock_mhz']:g} MHz (estimate from logic depth): "
+                      f"{', '.join(report['timing_risk'])}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

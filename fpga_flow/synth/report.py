@@ -16,7 +16,7 @@ EST_ALIASES = {"lut": ("lut", "LUT", "luts"), "ff": ("ff", "FF", "ffs"), "dsp": 
                "bram18": ("bram18", "BRAM18", "bram_18k", "BRAM_18K"), "uram": ("uram", "URAM")}
 # Rough delays (ns) to flag deep paths, an estimate and no timing sign-off: FF clock-to-out +
 # setup, one LUT level with its routing, one other cell (carry/MUXF) on the path.
-DELAY_NS = {"xc7": {"fixed": 1.0, "lut": 0.85, "other": 0.25}, "xcup": {"fixed": 0.6, "lut": 0.5, "other": 0.12}}
+DELAY_NS = {"xc7": {"fixed": 1.0, "lut": 0.85, "other": 0.15}, "xcup": {"fixed": 0.6, "lut": 0.5, "other": 0.08}}
 
 
 def _est_resources(d: Any) -> dict[str, float] | None:

@@ -77,27 +77,74 @@ def sources_for(top: str, lib: dict[str, Path]) -> list[Path]:
 
 
 def _param_value(v: Any) -> str:
+    """A Verilog literal for a parameter value (negative numbers stay signed)."""
     if isinstance(v, bool):
         return str(int(v))
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
     if isinstance(v, (str, os.PathLike)):
         s = str(v)
-        if '"' in s or "\n" in s:
-            raise FlowError(f"parameter value {s!r} cannot be passed to yosys")
+        if '"' in s or "\n" in s or "\\" in s:
+            raise FlowError(f"parameter value {s!r} cannot be written as a Verilog string")
         return f'"{s}"'
     raise FlowError(f"unsupported parameter value {v!r} ({type(v).__name__})")
 
 
-def yosys_script(sources: list[Path], top: str, family: str, params: dict[str, Any], stat_json: Path,
-                 ltp: bool = True, flatten: bool = True, dsp: bool = True, extra: str = "") -> str:
+def _expr_end(text: str, i: int) -> int:
+    """Index where the constant expression starting at ``i`` ends (``,`` ``;`` or ``)`` at depth 0)."""
+    depth, in_str = 0, False
+    while i < len(text):
+        c = text[i]
+        if in_str:
+            in_str = c != '"' or text[i - 1] == "\\"
+        elif c == '"':
+            in_str = True
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif c in ",;" and depth == 0:
+            break
+        elif c == "/" and text[i:i + 2] == "//" and depth == 0:  # trailing comment: keep it
+            break
+        i += 1
+    while i > 0 and text[i - 1] in " \t\n":
+        i -= 1
+    return i
+
+
+def with_parameters(text: str, top: str, params: dict[str, Any], origin: str = "") -> str:
+    """``text`` with the defaults of ``top``'s header parameters replaced by ``params``.
+
+    Used instead of yosys ``chparam``, which drops the sign of negative values (``ACT_BIAS=-128``).
+    """
+    m = re.search(rf"\bmodule\s+{re.escape(top)}\b", text)
+    if not m:
+        raise FlowError(f"{origin or 'source'}: module {top} not found")
+    end = text.find("endmodule", m.end())
+    end = len(text) if end < 0 else end
+    body = text[m.start():end]
+    for name, value in params.items():
+        pat = re.compile(rf"(?<![A-Za-z0-9_$])parameter\s+(?:(?:integer|signed|real|string)\s+)?(?:\[[^\]]*\]\s*)?"
+                         rf"{re.escape(name)}\s*=\s*")
+        d = pat.search(body)
+        if not d:
+            raise FlowError(f"{origin or 'source'}: module {top} has no parameter {name}")
+        stop = _expr_end(body, d.end())
+        body = body[:d.end()] + _param_value(value) + body[stop:]
+    return text[:m.start()] + body + text[end:]
+
+
+def yosys_script(sources: list[Path], top: str, family: str, stat_json: Path, ltp: bool = True,
+                 flatten: bool = True, dsp: bool = True, extra: str = "") -> str:
     lines = []
     for src in sources:
         flag = " -sv" if src.suffix == ".sv" else ""
         lines.append(f'read_verilog -defer{flag} "{src}"')
-    sets = " ".join(f"-set {k} {_param_value(v)}" for k, v in params.items())
-    if sets:
-        lines.append(f"chparam {sets} {top}")
     opts = f"-family {family} -top {top} -noiopad -noclkbuf"
     opts += " -flatten" if flatten else ""
     opts += " -nodsp" if not dsp else ""
@@ -126,9 +173,17 @@ def run_yosys(name: str, top: str, sources: list[Path], family: str, workdir: Pa
     stat_json = workdir / "stat.json"
     log = workdir / "yosys.log"
     stat_json.unlink(missing_ok=True)
+    sources = [Path(s).resolve() for s in sources]
+    if params:  # a copy of the top's file with the parameter defaults set (the module keeps its name)
+        defines = re.compile(rf"\bmodule\s+{re.escape(top)}\b")
+        top_file = next((f for f in sources if defines.search(COMMENT_RE.sub("", f.read_text(errors="replace")))), None)
+        if top_file is None:
+            raise FlowError(f"{name}: module {top} not found in {', '.join(map(str, sources))}")
+        patched = workdir / f"{top}.params{top_file.suffix}"
+        patched.write_text(with_parameters(top_file.read_text(errors="replace"), top, params, str(top_file)))
+        sources = [patched if f == top_file else f for f in sources]
     script = workdir / "synth.ys"
-    script.write_text(yosys_script([Path(s).resolve() for s in sources], top, family, params or {},
-                                   stat_json, ltp=ltp, dsp=dsp))
+    script.write_text(yosys_script(sources, top, family, stat_json, ltp=ltp, dsp=dsp))
     t0 = time.monotonic()
     try:
         proc = subprocess.run([exe, "-q", "-l", str(log), "-s", str(script)], cwd=cwd or workdir,

@@ -50,6 +50,11 @@ def test_build_outputs_and_resume(qonnx_nets, tmp_path):
     y = execute_onnx(df, {df.graph.input[0].name: host_input(x, io)})[df.graph.output[0].name]
     np.testing.assert_array_equal(host_output(y, io), ref)
 
+    # node by node: every quantized activation of the QONNX model equals the hardware tensor
+    from fpga_flow.compiler.verify import verify_build
+    v = verify_build(out, x)
+    assert v["bit_exact"] and v["checked"] >= 3, v
+
     # resume: nothing recomputed, files untouched
     mt = {p: p.stat().st_mtime_ns for p in (out / "steps").iterdir()}
     r2 = build_dataflow(path, "Pynq-Z2", out, target_fps=5000.0, quiet=True)

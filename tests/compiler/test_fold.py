@@ -11,7 +11,6 @@ from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
-from fpga_flow.boards import Resources as BoardRes
 from fpga_flow.boards import load_board
 from fpga_flow.compiler.execute import execute_hw
 from fpga_flow.compiler.folding_config import ApplyConfig, extract_folding_config

@@ -14,7 +14,7 @@ from fpga_flow.flow import STAGES, Flow, FlowConfig
 TINY = dict(n_images=32, image_size=32, width=0.0625, epochs=1, prune_epochs=1, qat_epochs=0, n_test=2, bench_repeats=3)
 UP_TO_DEPLOY = ("data", "train", "prune", "quantize", "build", "codegen", "rtlsim", "deploy", "bench", "metrics")
 
-pytestmark = pytest.mark.skipif(shutil.which("verilator") is None, reason="needs verilator")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("verilator") is None, reason="needs verilator")]
 
 
 def _build(root, model):
@@ -61,7 +61,6 @@ def test_report_of_the_build(vgg_build):
     assert f"{fps:,.2f}" in rep.markdown_path.read_text()
 
 
-@pytest.mark.slow
 def test_segmentation_notebook_on_rtlsim(tmp_path):
     from fpga_flow.runtime.notebooks import run_deploy_notebook
 

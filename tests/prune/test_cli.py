@@ -64,7 +64,7 @@ def test_isic_prune_writes_pruned_checkpoint(tmp_path, task: str, name: str) -> 
     save_checkpoint(tmp_path / "m.pt", build(name, **cfg), name, cfg)
     out = tmp_path / f"{name}-pruned.pt"
     r = _invoke(["--model", name, "--data", str(tmp_path / "d"), "--checkpoint", str(tmp_path / "m.pt"),
-                 "--epochs", "2", "--multiple-of", "2", "--bound", "100", "--out", str(out),
+                 "--epochs", "2", "--patience", "0", "--multiple-of", "2", "--bound", "100", "--out", str(out),
                  "--batch-size", "8", "--report", str(tmp_path / "r.md")])
     assert r.exit_code == 0, r.output
     m = build(f"{name}-pruned", checkpoint=out)
@@ -72,3 +72,23 @@ def test_isic_prune_writes_pruned_checkpoint(tmp_path, task: str, name: str) -> 
     assert all(w % 2 == 0 for w in widths) and sum(widths) < sum(hidden_widths(build(name, **cfg)))
     assert not any(isinstance(x, torch.nn.BatchNorm2d) for x in m.modules())
     assert "| total |" in (tmp_path / "r.md").read_text()
+
+
+def test_pruned_name_uses_recipe_and_default_checkpoint(tmp_path, monkeypatch) -> None:
+    import torch
+
+    from fpga_flow.data import synth
+    from fpga_flow.models import build, hidden_widths, save_checkpoint
+
+    torch.set_num_threads(1)
+    monkeypatch.setenv("FPGA_FLOW_CHECKPOINTS", str(tmp_path / "ck"))
+    synth.generate(tmp_path / "d", task="cls", n=24, seed=0, size=32)
+    cfg = {"in_size": 32, "width": 1 / 4, "num_classes": 9}
+    save_checkpoint(tmp_path / "m.pt", build("vgg16", **cfg), "vgg16", cfg)
+    r = _invoke(["--model", "vgg16-pruned", "--data", str(tmp_path / "d"), "--checkpoint", str(tmp_path / "m.pt"),
+                 "--epochs", "1", "--patience", "0", "--bound", "100", "--batch-size", "8"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "ck" / "vgg16-pruned.pt").is_file()
+    widths = hidden_widths(build("vgg16-pruned"))  # resolves to the checkpoint just written
+    assert all(w % 8 == 0 for w in widths)          # the recipe rounds to multiples of 8
+    assert sum(widths) < sum(hidden_widths(build("vgg16", **cfg)))

@@ -33,11 +33,13 @@ def test_report_numbers() -> None:
     assert r1.params_simplified == 50 * 10 * 25 + 50 and r1.macs_after == 800000
     assert r2.params_nonzero == 200000 + 500 and r2.remaining_pct == 100 * 200500 / 400500
     assert rep.params_before == 431080
-    assert rep.compression == 431080 / (260 + 25050 + 200500 + 5010)
+    # conv2's weights reading the removed conv1 neurons no longer count
+    assert r1.params_nonzero == 12550
+    assert rep.compression == 431080 / (260 + 12550 + 200500 + 5010)
     assert rep.structural_compression == 431080 / (260 + 12550 + 400500 + 5010)
     assert rep.channels_pruned_pct == pytest.approx(100 * 10 / 570)
     md = table1_markdown([("ours", rep)])
     assert "| SeReNe (seed) | 33.75 | 3.25 | 0.27 | 10.22 | 177.05x | [11]-[26]-[113]-[10] |" in md
-    assert "| ours | 50.00 | 100.00 | 50.06 | 100.00 | 1.87x | [10]-[50]-[500]-[10] | 1.03x | 2.50 |" in md
+    assert "| ours | 50.00 | 50.10 | 50.06 | 100.00 | 1.97x | [10]-[50]-[500]-[10] | 1.03x | 2.50 |" in md
     assert "| total |" in rep.layers_markdown()
     assert rep.to_dict()["compression"] == rep.compression

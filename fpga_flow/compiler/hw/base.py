@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar, get_type_hints
 
 import numpy as np
@@ -176,8 +176,20 @@ class HWCustomOp(CustomOp):
             cls._types_cache = cached
         return cached
 
+    def cache_attributes(self, on: bool = True) -> "HWCustomOp":
+        """Memoise every attribute read (for search loops that own this instance and change the
+        node only through it, e.g. folding). Tensor attributes are always memoised."""
+        self.__dict__["_cache_all"] = on
+        self.__dict__["_acache"] = {}
+        return self
+
     def get_nodeattr(self, name):
         # tensor attributes (weights, thresholds) are decoded once per instance
+        if self.__dict__.get("_cache_all"):
+            c = self.__dict__["_acache"]
+            if name not in c:
+                c[name] = super().get_nodeattr(name)
+            return c[name]
         if self.attr_kinds().get(name) == "t":
             c = self.__dict__.setdefault("_tcache", {})
             if name not in c:
@@ -187,6 +199,7 @@ class HWCustomOp(CustomOp):
 
     def set_nodeattr(self, name, value):
         self.__dict__.get("_tcache", {}).pop(name, None)
+        self.__dict__.get("_acache", {}).pop(name, None)
         super().set_nodeattr(name, value)
 
     def _nodeattr_types(self):

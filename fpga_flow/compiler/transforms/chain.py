@@ -88,6 +88,31 @@ def eval_chain(steps: list[Step], x: np.ndarray, channels_last: bool = True) -> 
     return x
 
 
+def affine_of(steps: list[Step], C: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(scale, bias) per channel with f(x) = scale·x + bias, composed in float64; None if f is not affine."""
+    A, B = np.ones(C), np.zeros(C)
+    for st in steps:
+        def v(x):
+            arr = np.asarray(x, dtype=np.float64).reshape(-1)
+            return np.broadcast_to(arr, (C,)) if arr.size > 1 else float(arr[0])
+
+        if st.kind == "mul":
+            A, B = A * v(st.a), B * v(st.a)
+        elif st.kind == "div":
+            A, B = A / v(st.a), B / v(st.a)
+        elif st.kind == "add":
+            B = B + v(st.a)
+        elif st.kind == "affine":
+            A, B = A * v(st.a), B * v(st.a) + v(st.b)
+        elif st.kind == "bn":
+            e = st.extra
+            k = v(e["gamma"]) / np.sqrt(v(e["var"]) + float(e["eps"]))
+            A, B = A * k, (B - v(e["mean"])) * k + v(e["beta"])
+        else:
+            return None
+    return A, B
+
+
 def slope_signs(steps: list[Step], C: int) -> np.ndarray:
     s = np.ones(C)
     for st in steps:

@@ -49,7 +49,8 @@ class FoldResult:
 
 
 def hw_ops(model: ModelWrapper):
-    return [(n, getCustomOp(n)) for n in model.graph.node if n.domain == "fpga_flow.compiler.hw"]
+    """(node, op) per hardware layer; the ops memoise attributes, so change the nodes through them."""
+    return [(n, getCustomOp(n).cache_attributes()) for n in model.graph.node if n.domain == "fpga_flow.compiler.hw"]
 
 
 def _walk(op, attr: str, maxval: int, target: float, limit=None) -> None:

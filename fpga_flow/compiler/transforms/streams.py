@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 

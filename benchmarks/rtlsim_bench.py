@@ -1,0 +1,106 @@
+"""rtlsim benchmark: zoo model -> QONNX -> build_dataflow -> RTL -> Verilator, one board.
+
+    .venv/bin/python benchmarks/rtlsim_bench.py --model vgg16-pruned --size 224 --board Pynq-Z2 \
+        [--frames 2] [--opt -O2] [--out build/bench] [--no-size-fifos]
+
+Reports (JSON on stdout and in <build>/sim/bench.json): rtlsim cycles/frame and latency, FPS at
+the board clock, the analytic roofline FPS = f_clk * MAC units / MACs per frame and the achieved
+fraction, the compiler's estimate, Verilator compile time and simulation wall time per frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def roofline(build_dir: Path, clock_mhz: float) -> dict:
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    m = ModelWrapper(str(build_dir / "dataflow.onnx"))
+    units = macs = 0
+    for n in m.graph.node:
+        if n.op_type == "MVAU":
+            op = getCustomOp(n)
+            units += op.get_nodeattr("PE") * op.get_nodeattr("SIMD")
+            macs += op.get_nodeattr("MW") * op.get_nodeattr("MH") * op.V()
+    return {"mac_units": units, "macs_per_frame": macs,
+            "roofline_fps": clock_mhz * 1e6 * units / macs if macs else None}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="vgg16-pruned")
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--width", type=float, default=None)
+    ap.add_argument("--board", default="Pynq-Z2")
+    ap.add_argument("--target-fps", type=float, default=None)
+    ap.add_argument("--frames", type=int, default=2)
+    ap.add_argument("--opt", default="-O2")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--no-size-fifos", action="store_true")
+    a = ap.parse_args()
+    warnings.filterwarnings("ignore")
+
+    import torch
+
+    from fpga_flow.codegen import generate
+    from fpga_flow.compiler.build import build_dataflow
+    from fpga_flow.models import build
+    from fpga_flow.quant import QuantSpec, calibrate, export_qonnx_clean, quantize_model
+    from fpga_flow.sim.rtlsim import execute_hw_graph, random_frames, run_design, size_fifos
+
+    out = Path(a.out or REPO / "build" / "bench" / f"{a.model}-{a.size}-{a.board}")
+    t0 = time.time()
+    if not (out / "dataflow.onnx").exists():
+        torch.manual_seed(0)
+        cfg = {"in_size": a.size}
+        if a.width:
+            cfg["width"] = a.width
+        q = quantize_model(build(a.model, **cfg), QuantSpec())
+        g = torch.Generator().manual_seed(0)
+        calibrate(q, [torch.randn(2, 3, a.size, a.size, generator=g) for _ in range(2)])
+        p = export_qonnx_clean(q, (1, 3, a.size, a.size), out / "q" / "model.qonnx.onnx")
+        build_dataflow(p, a.board, out, target_fps=a.target_fps, quiet=True)
+    t_compile = time.time() - t0
+    est = json.loads((out / "estimates.json").read_text())
+    clk = est["clock_mhz"]
+    t1 = time.time()
+    if not a.no_size_fifos:
+        size_fifos(out, opt=a.opt)
+    t_size = time.time() - t1
+    design = generate(out, None if not a.no_size_fifos else {})
+    x = random_frames(design.chain, a.frames, 0)
+    res = run_design(design, x, opt=a.opt)
+    from qonnx.core.modelwrapper import ModelWrapper
+    ref = execute_hw_graph(ModelWrapper(str(out / "dataflow.onnx")), x)
+    rf = roofline(out, clk)
+    cpf = res.cycles_per_frame
+    rec = {
+        "model": a.model, "size": a.size, "board": a.board, "clock_mhz": clk,
+        "bit_exact": bool(np.array_equal(ref, res.outputs)),
+        "rtlsim": {**res.to_dict(), "fps": clk * 1e6 / cpf, "latency_ms": res.latency_cycles / (clk * 1e3),
+                   "sim_wall_s_per_frame": res.wall_s / a.frames},
+        "estimate": {"cycles_per_frame": est["total"]["cycles_per_frame"], "fps": est["total"]["fps"],
+                     "source": "estimate", "fits": est["total"].get("fits")},
+        "roofline": {**rf, "achieved_fraction": (clk * 1e6 / cpf) / rf["roofline_fps"] if rf["roofline_fps"] else None},
+        "times_s": {"compiler": round(t_compile, 1), "fifo_sizing": round(t_size, 1),
+                    "verilator_build": round(res.build_s, 1), "sim": round(res.wall_s, 1)},
+    }
+    (out / "sim").mkdir(exist_ok=True)
+    (out / "sim" / "bench.json").write_text(json.dumps(rec, indent=1))
+    print(json.dumps(rec, indent=1))
+
+
+if __name__ == "__main__":
+    main()
