@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         n: int = typer.Option(200, "-n", "--n", help="number of images"),
         seed: int = typer.Option(0, "--seed"),
         size: int = typer.Option(128, "--size", help="image side in pixels"),
-        layout: Optional[str] = typer.Option(None, "--layout", help="cls: isic2019 (default) | ham10000"),
+        layout: Optional[str] = typer.Option(None, "--layout", help="cls: isic2019 (default) | ham10000 | ham10000_dx"),
         overwrite: bool = typer.Option(False, "--overwrite", help="write over an existing synthetic dataset"),
     ) -> None:
         from fpga_flow.data.synth import generate

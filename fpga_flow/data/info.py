@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from fpga_flow.data.layouts import index_dataset, resolve_root
-from fpga_flow.data.splits import SPLITS, stratified_split
+from fpga_flow.data.splits import SPLITS, split_index
 
 
 def dataset_info(root: str | os.PathLike | None, task: str | None = None, seed: int = 0,
@@ -27,7 +27,7 @@ def dataset_info(root: str | os.PathLike | None, task: str | None = None, seed: 
             errors.append(str(err))
             continue
         labels = idx.labels if t == "cls" else [0] * len(idx)
-        parts = stratified_split(labels, seed, val_frac, test_frac)
+        parts = split_index(idx, seed, val_frac, test_frac)
         y = np.asarray(labels)
         names = idx.classes if t == "cls" else ("images",)
         table = {s: {names[c]: int((y[parts[s]] == c).sum()) for c in range(len(names))} for s in SPLITS}

@@ -41,6 +41,12 @@ class Layout:
     csv_paths: tuple[str, ...] = ()  # candidate CSV locations, relative to the root
     mask_dir: str = ""
     mask_suffix: str = "_segmentation.png"
+    more_image_dirs: tuple[str, ...] = ()  # further image folders (HAM10000 comes in two parts)
+    csv_format: str = "onehot"  # "onehot": image,<class columns>; "dx": image_id,dx(,lesion_id)
+
+    @property
+    def image_dirs(self) -> tuple[str, ...]:
+        return (self.image_dir,) + self.more_image_dirs
 
 
 ISIC2019 = Layout(
@@ -60,6 +66,17 @@ HAM10000 = Layout(
         "ISIC2018_Task3_Training_GroundTruth.csv",
     ),
 )
+# HAM10000 as the Harvard Dataverse distributes it: metadata CSV with a ``dx`` column and
+# ``lesion_id`` (several images of one lesion; splits keep a lesion in one split).
+HAM10000_DX = Layout(
+    name="ham10000_dx",
+    task="cls",
+    image_dir="HAM10000_images_part_1",
+    more_image_dirs=("HAM10000_images_part_2", "HAM10000_images"),
+    classes=("MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC"),
+    csv_paths=("HAM10000_metadata.csv", "HAM10000_metadata"),
+    csv_format="dx",
+)
 ISIC2018_TASK1 = Layout(
     name="isic2018_task1",
     task="seg",
@@ -67,7 +84,7 @@ ISIC2018_TASK1 = Layout(
     classes=("background", "lesion"),
     mask_dir="ISIC2018_Task1_Training_GroundTruth",
 )
-LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (ISIC2019, HAM10000, ISIC2018_TASK1)}
+LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (ISIC2019, HAM10000, HAM10000_DX, ISIC2018_TASK1)}
 TASKS = ("cls", "seg")
 
 
@@ -81,6 +98,7 @@ class Index:
     labels: list[int] = field(default_factory=list)  # cls
     masks: list[Path] = field(default_factory=list)  # seg
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # unreadable files and why
+    groups: list[str] = field(default_factory=list)  # lesion id per image, when the layout has one
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -98,7 +116,7 @@ def _csv_path(root: Path, layout: Layout) -> Path | None:
 
 
 def _matches(root: Path, layout: Layout) -> bool:
-    if not (root / layout.image_dir).is_dir():
+    if not any((root / d).is_dir() for d in layout.image_dirs):
         return False
     if layout.task == "cls":
         return _csv_path(root, layout) is not None
@@ -239,28 +257,60 @@ def _read_class_csv(csv_path: Path, layout: Layout) -> list[tuple[str, int]]:
     return out
 
 
-def _listing(image_dir: Path) -> dict[str, Path]:
-    return {
-        p.stem: p
-        for p in sorted(image_dir.iterdir())
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS
-    }
+def _read_dx_csv(csv_path: Path, layout: Layout) -> list[tuple[str, int, str]]:
+    """Rows of a HAM10000 metadata CSV as (image id, class index, lesion id)."""
+    try:
+        with open(csv_path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            header = [h.strip() for h in (rows[0].keys() if rows else [])]
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise FlowError(f"{csv_path}: cannot read metadata CSV ({err})") from err
+    if not rows:
+        raise FlowError(f"{csv_path}: empty metadata CSV")
+    for col in ("image_id", "dx"):
+        if col not in header:
+            raise FlowError(f"{csv_path}: missing column {col!r} (columns: {', '.join(header)})")
+    by_name = {c.lower(): i for i, c in enumerate(layout.classes)}
+    out = []
+    for lineno, row in enumerate(rows, start=2):
+        dx = (row.get("dx") or "").strip().lower()
+        if dx not in by_name:
+            raise FlowError(f"{csv_path}:{lineno}: unknown class {dx!r} in column dx "
+                            f"(expected {','.join(c.lower() for c in layout.classes)})")
+        image = (row.get("image_id") or "").strip()
+        if not image:
+            raise FlowError(f"{csv_path}:{lineno}: empty image_id")
+        out.append((image, by_name[dx], (row.get("lesion_id") or "").strip() or image))
+    return out
+
+
+def _listing(image_dirs: list[Path]) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for d in image_dirs:
+        if d.is_dir():
+            for p in sorted(d.iterdir()):
+                if p.is_file() and p.suffix.lower() in IMAGE_EXTS:
+                    out.setdefault(p.stem, p)
+    return out
 
 
 def index_dataset(root: str | os.PathLike, task: str, layout: str | None = None, check: bool = True) -> Index:
     """Index the dataset of ``task`` under ``root``. ``check`` skips (and counts) unreadable files."""
     base, lay = detect_layout(root, task, layout)
     image_dir = base / lay.image_dir
-    listing = _listing(image_dir)
+    listing = _listing([base / d for d in lay.image_dirs])
     idx = Index(layout=lay, root=base, images=[])
     cache = CheckCache(base, enabled=check and len(listing) >= CACHE_MIN_IMAGES)
     if lay.task == "cls":
         csv_path = _csv_path(base, lay)
         assert csv_path is not None
-        rows = _read_class_csv(csv_path, lay)
+        if lay.csv_format == "dx":
+            rows = _read_dx_csv(csv_path, lay)
+        else:
+            rows = [(stem, label, "") for stem, label in _read_class_csv(csv_path, lay)]
         if not rows:
             raise FlowError(f"{csv_path}: no samples")
-        for stem, label in rows:
+        for stem, label, group in rows:
             path = listing.get(stem)
             if path is None:
                 raise FlowError(f"{csv_path}: image {stem!r} listed but not found in {image_dir}")
@@ -270,6 +320,8 @@ def index_dataset(root: str | os.PathLike, task: str, layout: str | None = None,
                 continue
             idx.images.append(path)
             idx.labels.append(label)
+            if group:
+                idx.groups.append(group)
     else:
         mask_dir = base / lay.mask_dir
         if not listing:

@@ -10,17 +10,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from fpga_flow.data.dataset import ISICDataset, Transform, _size2
-from fpga_flow.data.layouts import Index, index_dataset, resolve_root
-from fpga_flow.data.splits import SPLITS, stratified_split
+from fpga_flow.data.layouts import index_dataset, resolve_root
+from fpga_flow.data.splits import SPLITS, split_index
 from fpga_flow.errors import FlowError
 
 log = logging.getLogger(__name__)
-
-
-def split_index(index: Index, seed: int, val_frac: float = 0.15, test_frac: float = 0.15):
-    """Split indices of ``index``: stratified by class for cls, seeded random for seg."""
-    labels = index.labels if index.layout.task == "cls" else [0] * len(index)
-    return stratified_split(labels, seed, val_frac, test_frac)
 
 
 def get_datasets(

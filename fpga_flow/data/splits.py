@@ -42,3 +42,29 @@ def stratified_split(
         parts["test"].append(idx[n_val : n_val + n_test])
         parts["train"].append(idx[n_val + n_test :])
     return {s: np.sort(np.concatenate(parts[s])) if parts[s] else np.zeros(0, np.int64) for s in SPLITS}
+
+
+def grouped_split(groups: Sequence[str], labels: Sequence[int], seed: int, val_frac: float = 0.15,
+                  test_frac: float = 0.15) -> dict[str, np.ndarray]:
+    """Like :func:`stratified_split`, over groups (e.g. lesions): every sample of a group lands in
+    the same split; groups are stratified by the label of their first sample."""
+    first: dict[str, int] = {}
+    for g, y in zip(groups, labels):
+        first.setdefault(g, int(y))
+    names = list(first)
+    parts = stratified_split([first[g] for g in names], seed, val_frac, test_frac)
+    where = {names[i]: s for s in SPLITS for i in parts[s]}
+    out = {s: [] for s in SPLITS}
+    for i, g in enumerate(groups):
+        out[where[g]].append(i)
+    return {s: np.asarray(v, dtype=np.int64) for s, v in out.items()}
+
+
+def split_index(index, seed: int, val_frac: float = 0.15, test_frac: float = 0.15) -> dict[str, np.ndarray]:
+    """Split an :class:`~fpga_flow.data.layouts.Index`: stratified by class for cls, seeded random
+    for seg; with lesion ids (HAM10000 metadata) whole lesions are split, so that no lesion has
+    images on both sides."""
+    labels = index.labels if index.layout.task == "cls" else [0] * len(index)
+    if index.groups and len(index.groups) == len(index):
+        return grouped_split(index.groups, labels, seed, val_frac, test_frac)
+    return stratified_split(labels, seed, val_frac, test_frac)

@@ -9,8 +9,8 @@ import torch
 
 
 def round_count(k: int, multiple: int, total: int, mode: str = "up") -> int:
-    """``k`` rounded to a multiple of ``multiple`` (up, down or nearest), within [multiple, total];
-    layers narrower than ``multiple`` keep all ``total`` channels... unless k already fits."""
+    """``k`` rounded to a multiple of ``multiple`` (up, down or nearest), clipped to [multiple, total]
+    (a layer narrower than ``multiple`` keeps all its ``total`` channels)."""
     if multiple <= 1:
         return k
     if mode == "up":

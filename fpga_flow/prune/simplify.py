@@ -13,7 +13,6 @@ A hidden channel can go when
 from __future__ import annotations
 
 import copy
-import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from torch import nn
 
 from fpga_flow.errors import FlowError
 from fpga_flow.prune.graph import Unit, leaves, units
+from fpga_flow.prune.rounding import round_count
 
 
 @dataclass
@@ -140,11 +140,6 @@ def _importance(us: list[Unit]) -> list[torch.Tensor]:
     return out
 
 
-def round_up(k: int, multiple: int, total: int) -> int:
-    """``k`` rounded up to a multiple of ``multiple``, capped at ``total``."""
-    return min(total, max(multiple, math.ceil(k / multiple) * multiple)) if multiple > 1 else k
-
-
 @torch.no_grad()
 def simplify(model: nn.Module, multiple_of: int = 1, name: str | None = None,
              config: dict[str, Any] | None = None) -> SimplifyResult:
@@ -164,7 +159,7 @@ def simplify(model: nn.Module, multiple_of: int = 1, name: str | None = None,
     if original is not None:
         protect = []
         for imp, surv, full in zip(_importance(units(original)), ids, before):
-            k = round_up(len(surv), multiple_of, full)
+            k = round_count(len(surv), multiple_of, full)
             order = [int(j) for j in torch.argsort(imp, descending=True, stable=True) if int(j) not in surv]
             protect.append(set(surv) | set(order[: max(0, k - len(surv))]))
         m = original

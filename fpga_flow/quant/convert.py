@@ -215,11 +215,11 @@ def quantize_model(float_model: nn.Module, spec: QuantSpec | None = None) -> nn.
     def flush_conv() -> None:
         nonlocal pending_conv
         if pending_conv is not None:
-            path, conv, idx = pending_conv
+            path, conv, idx = pending_conv  # path: "conv" or "conv+bn" when BN was folded
             bits = _wbits(spec, idx, first, last)
             q = _qconv(conv, bits, spec)
-            b.add(path.replace(".", "_"), q, LayerInfo("", "QuantConv2d", path, wbits=bits,
-                                                       params=conv.weight.numel()))
+            b.add(path.split("+")[0].replace(".", "_"), q,
+                  LayerInfo("", "QuantConv2d", path, wbits=bits, params=conv.weight.numel()))
             b.state = "acc"
             pending_conv = None
 
@@ -232,7 +232,8 @@ def quantize_model(float_model: nn.Module, spec: QuantSpec | None = None) -> nn.
                 if pending_conv[1].out_channels != m.num_features:
                     raise FlowError(f"layer '{path}': BatchNorm2d({m.num_features}) after a conv "
                                     f"with {pending_conv[1].out_channels} output channels")
-                pending_conv = (pending_conv[0], fuse_conv_bn(pending_conv[1], m), pending_conv[2])
+                pending_conv = (f"{pending_conv[0]}+{path}", fuse_conv_bn(pending_conv[1], m),
+                                pending_conv[2])
                 continue
             flush_conv()
             bn = nn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats)

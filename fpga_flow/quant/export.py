@@ -62,13 +62,19 @@ def _module_tracker(model: nn.Module) -> tuple[list[str], list]:
 
 
 def export_qonnx_clean(qmodel: nn.Module, input_shape: tuple[int, ...], path: str | Path) -> Path:
-    """Export ``qmodel`` to a cleaned QONNX file at ``path`` (batch dimension forced to 1)."""
+    """Export ``qmodel`` to a cleaned QONNX file at ``path``.
+
+    ``input_shape`` is the full input shape with its batch dimension (e.g. ``(1, 3, 224, 224)``);
+    the batch is forced to 1. Failure -> ``ExportError`` naming the module or node; nothing is
+    written at ``path`` then.
+    """
     from brevitas.export import export_qonnx
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
 
     path = Path(path)
-    shape = (1, *tuple(input_shape)[1:]) if len(input_shape) == 4 else (1, *tuple(input_shape))
+    shape = (1, *tuple(input_shape)[1:])
+    device = next(iter(qmodel.parameters()), torch.zeros(())).device
     path.parent.mkdir(parents=True, exist_ok=True)
     was_training = qmodel.training
     qmodel.eval()
@@ -78,10 +84,12 @@ def export_qonnx_clean(qmodel: nn.Module, input_shape: tuple[int, ...], path: st
     try:
         try:
             with torch.no_grad():
-                export_qonnx(qmodel, torch.zeros(shape), tmp, dynamo=False)
+                export_qonnx(qmodel, torch.zeros(shape, device=device), tmp, dynamo=False)
         except Exception as err:
-            where = f"module '{stack[-1]}' ({type(dict(qmodel.named_children())[stack[-1]]).__name__})" \
-                if stack else "model"
+            where = "model"
+            if stack:
+                kind = type(dict(qmodel.named_children())[stack[-1]]).__name__
+                where = f"module '{stack[-1]}' ({kind})"
             raise ExportError(f"QONNX export failed at {where}: {_one_line(err)}") from err
         finally:
             for h in handles:

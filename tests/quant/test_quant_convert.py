@@ -38,7 +38,7 @@ def test_mapping_and_widths_per_layer():
     assert int(mods["0_0"].quant_weight().bit_width) == 7
     assert int(mods["1_5"].quant_weight().bit_width) == 6
     assert int(mods["0_2"].act_quant.bit_width()) == 5
-    assert info["0_0"].source == "0.0" and info["1_2"].source == "1.2"
+    assert info["0_0"].source == "0.0+0.1" and info["1_2"].source == "1.2"  # BN 0.1 folded
 
 
 def test_weights_copied_and_bn_folded_exactly():
