@@ -2,10 +2,11 @@
 // Input: IFM_H x IFM_W pixels of CH channels, CF = CH/SIMD words of SIMD x BITS each.
 // Output, per output pixel (oy, ox), for kh, for kw, for cf: one word
 // padded[oy*STRIDE_H+kh, ox*STRIDE_W+kw, cf*SIMD +: SIMD] (0 in the padding).
-// A circular line buffer of R = K_H + STRIDE_H input rows (fewer for small images) lets
-// the writer (input) run up to one output row ahead of the reader (output): input is
-// read while windows are written. Reader: two stages (buffer read, output register),
-// stalled by output backpressure; the writer is independent of it.
+// A circular buffer of D = (K_H+STRIDE_H-2)*IFM_W + 2*K_W input pixels (at most the whole
+// image; FINN's minimum (K_H-1)*IFM_W + K_W plus slack so the writer can run ahead) holds
+// the input: the writer (input) overwrites a pixel once no future window needs it, so
+// input is read while windows are written. Reader: two stages (buffer read, output
+// register), stalled by output backpressure; the writer is independent of it.
 module swg #(
     parameter IFM_H = 4,
     parameter IFM_W = 4,
@@ -34,38 +35,52 @@ module swg #(
     localparam CF = CH / SIMD;
     localparam OFM_H = (IFM_H + PAD_T + PAD_B - K_H) / STRIDE_H + 1;
     localparam OFM_W = (IFM_W + PAD_L + PAD_R - K_W) / STRIDE_W + 1;
-    localparam R0 = (K_H + STRIDE_H < IFM_H + PAD_T) ? K_H + STRIDE_H : IFM_H + PAD_T;
-    localparam R1 = (R0 > K_H) ? R0 : K_H;
-    localparam R = (R1 > STRIDE_H) ? R1 : STRIDE_H;       // rows in the line buffer
-    localparam ROW_WORDS = IFM_W * CF;
-    localparam BUF_WORDS = R * ROW_WORDS;
+    localparam NPIX = IFM_H * IFM_W;
+    localparam D0 = (K_H + STRIDE_H - 2) * IFM_W + 2 * K_W;
+    localparam D = (D0 < NPIX) ? D0 : NPIX;                 // pixels in the buffer
+    localparam BUF_WORDS = D * CF;
     localparam AW = (BUF_WORDS > 1) ? $clog2(BUF_WORDS) : 1;
+    localparam PW = $clog2(D + 1) + 1;                        // pixel address (mod D) width
+    localparam LW = $clog2(NPIX + D + 2) + 1;                 // linear pixel index width
     localparam DW = $clog2(IFM_H + IFM_W + PAD_T + PAD_B + PAD_L + PAD_R + K_H + K_W
-                           + STRIDE_H + STRIDE_W + R + 2) + 1;
+                           + STRIDE_H + STRIDE_W + 2) + 1;
     localparam CFW = (CF > 1) ? $clog2(CF) : 1;
-    localparam SW = $clog2(2 * R + 1);
-    localparam [SW-1:0] SLOT0 = (R - (PAD_T % R)) % R;     // slot of padded row 0
+    // constants modulo D
+    localparam [PW-1:0] ROW0 = (D - ((PAD_T * IFM_W + PAD_L) % D)) % D;   // pixel (-PAD_T, -PAD_L)
+    localparam [PW-1:0] DROW = (STRIDE_H * IFM_W) % D;
+    localparam [PW-1:0] DCOL = STRIDE_W % D;
+    localparam [PW-1:0] DKH = (IFM_W + D * K_W - (K_W - 1)) % D;
 
     reg [WW-1:0] mem [0:BUF_WORDS-1];
 
     // ---------------- writer ----------------
     reg [DW-1:0] wr_y, wr_x;
     reg [CFW-1:0] wr_cf;
-    reg [AW-1:0] wa;
+    reg [PW-1:0] wpa;       // pixel address of the next write (mod D)
+    reg [LW-1:0] wr_lin;    // linear index of the next pixel to write
     reg wr_done;
     reg rd_fin;
     reg [DW-1:0] rd_row0;   // oy * STRIDE_H (padded coordinates)
-    wire wr_ok = !wr_done && (rd_fin || (wr_y + PAD_T < rd_row0 + R));
+    reg [DW-1:0] rd_col0;   // ox * STRIDE_W
+    // smallest linear pixel index any current or future window of this frame still reads
+    wire [DW-1:0] ry = (rd_row0 >= PAD_T) ? rd_row0 - PAD_T : {DW{1'b0}};
+    wire [DW-1:0] cxa = (rd_col0 >= PAD_L) ? rd_col0 - PAD_L : {DW{1'b0}};
+    wire [DW-1:0] cx = (cxa > IFM_W) ? IFM_W : cxa;
+    wire next_row_needs_row0 = (rd_row0 + STRIDE_H <= PAD_T);
+    wire [LW-1:0] min_need = next_row_needs_row0 ? {LW{1'b0}} : ry * IFM_W + cx;
+    wire wr_ok = !wr_done && (rd_fin || (wr_lin < min_need + D));
     wire wr = wr_ok && s_axis_tvalid;
     assign s_axis_tready = wr_ok;
 
-    always @(posedge ap_clk) if (wr) mem[wa] <= s_axis_tdata;
+    wire [AW-1:0] waddr = wpa * CF + wr_cf;
+    always @(posedge ap_clk) if (wr) mem[waddr] <= s_axis_tdata;
 
     // ---------------- reader ----------------
-    reg [DW-1:0] rd_col0;   // ox * STRIDE_W
     reg [DW-1:0] oy, ox, kh, kw;
     reg [CFW-1:0] cf;
-    reg [SW-1:0] base_slot;
+    reg [PW-1:0] row_pa;    // pixel address (mod D) of (oy*S_H - PAD_T, -PAD_L)
+    reg [PW-1:0] win_pa;    // pixel address of the window's top-left (oy*S_H - PAD_T, ox*S_W - PAD_L)
+    reg [PW-1:0] off;       // kh*IFM_W + kw  (< D)
     reg out_valid, a_valid, a_zero;
     reg [WW-1:0] rdata_q, out_q;
     wire en = !out_valid || m_axis_tready;
@@ -77,16 +92,19 @@ module swg #(
     wire [DW-1:0] ix = bx - PAD_L;
     wire avail = !inpix || wr_done || (iy < wr_y) ||
                  ((iy == wr_y) && ((ix < wr_x) || ((ix == wr_x) && (cf < wr_cf))));
-    wire [SW-1:0] slot_s = base_slot + kh;
-    wire [SW-1:0] slot = (slot_s >= R) ? slot_s - R : slot_s;
-    wire [AW-1:0] raddr = slot * ROW_WORDS + ix * CF + cf;
+    wire [PW:0] pa_s = win_pa + off;
+    wire [PW-1:0] pa = (pa_s >= D) ? pa_s - D : pa_s;
+    wire [AW-1:0] raddr = pa * CF + cf;
     wire step = en && !rd_fin && avail;
     wire last_cf = (cf == CF - 1);
     wire last_kw = (kw == K_W - 1);
     wire last_kh = (kh == K_H - 1);
     wire last_ox = (ox == OFM_W - 1);
     wire last_oy = (oy == OFM_H - 1);
-    wire [SW:0] next_slot_s = base_slot + STRIDE_H;
+    wire [PW:0] next_win_s = win_pa + DCOL;
+    wire [PW:0] next_row_s = row_pa + DROW;
+    wire [PW-1:0] next_row = (next_row_s >= D) ? next_row_s - D : next_row_s;
+    wire [PW:0] off_kh_s = off + DKH;
 
     assign m_axis_tdata = out_q;
     assign m_axis_tvalid = out_valid;
@@ -100,14 +118,15 @@ module swg #(
 
     always @(posedge ap_clk) begin
         if (!ap_rst_n || frame_reset) begin
-            wr_y <= 0; wr_x <= 0; wr_cf <= 0; wa <= 0; wr_done <= 1'b0;
+            wr_y <= 0; wr_x <= 0; wr_cf <= 0; wpa <= 0; wr_lin <= 0; wr_done <= 1'b0;
             rd_row0 <= 0; rd_col0 <= 0; oy <= 0; ox <= 0; kh <= 0; kw <= 0; cf <= 0;
-            base_slot <= SLOT0; rd_fin <= 1'b0;
+            row_pa <= ROW0; win_pa <= ROW0; off <= 0; rd_fin <= 1'b0;
         end else begin
             if (wr) begin
-                wa <= (wa == BUF_WORDS - 1) ? {AW{1'b0}} : wa + 1'b1;
                 if (wr_cf == CF - 1) begin
                     wr_cf <= 0;
+                    wpa <= (wpa == D - 1) ? {PW{1'b0}} : wpa + 1'b1;
+                    wr_lin <= wr_lin + 1'b1;
                     if (wr_x == IFM_W - 1) begin
                         wr_x <= 0;
                         wr_y <= wr_y + 1'b1;
@@ -119,22 +138,27 @@ module swg #(
                 if (!last_cf) cf <= cf + 1'b1;
                 else begin
                     cf <= 0;
-                    if (!last_kw) kw <= kw + 1'b1;
+                    if (!last_kw) begin kw <= kw + 1'b1; off <= (off == D - 1) ? {PW{1'b0}} : off + 1'b1; end
                     else begin
                         kw <= 0;
-                        if (!last_kh) kh <= kh + 1'b1;
-                        else begin
+                        if (!last_kh) begin
+                            kh <= kh + 1'b1;
+                            off <= (off_kh_s >= D) ? off_kh_s - D : off_kh_s;
+                        end else begin
                             kh <= 0;
+                            off <= 0;
                             if (!last_ox) begin
                                 ox <= ox + 1'b1;
                                 rd_col0 <= rd_col0 + STRIDE_W;
+                                win_pa <= (next_win_s >= D) ? next_win_s - D : next_win_s;
                             end else begin
                                 ox <= 0;
                                 rd_col0 <= 0;
                                 if (!last_oy) begin
                                     oy <= oy + 1'b1;
                                     rd_row0 <= rd_row0 + STRIDE_H;
-                                    base_slot <= (next_slot_s >= R) ? next_slot_s - R : next_slot_s;
+                                    row_pa <= next_row;
+                                    win_pa <= next_row;
                                 end else begin
                                     rd_fin <= 1'b1;
                                 end

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fpga_flow.data import metrics, synth
 from fpga_flow.data.layouts import LAYOUTS, Index, detect_layout, index_dataset, resolve_root
-from fpga_flow.data.splits import stratified_split
+from fpga_flow.data.splits import grouped_split, split_index, stratified_split
 
 
 def get_loaders(*args, **kwargs):
@@ -24,5 +24,5 @@ def get_datasets(*args, **kwargs):
     return _get_datasets(*args, **kwargs)
 
 
-__all__ = ["LAYOUTS", "Index", "detect_layout", "get_datasets", "get_loaders", "index_dataset", "metrics",
-           "resolve_root", "stratified_split", "synth"]
+__all__ = ["LAYOUTS", "Index", "detect_layout", "get_datasets", "get_loaders", "grouped_split", "index_dataset",
+           "metrics", "resolve_root", "split_index", "stratified_split", "synth"]

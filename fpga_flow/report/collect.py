@@ -125,4 +125,6 @@ def find_builds(build_root: str | Path) -> list[Path]:
     if not root.is_dir():
         return []
     marks = ("flow.json", "io.json", ESTIMATES_JSON, SYNTH_JSON, METRICS_JSON, "bench")
-    return sorted(p for p in root.iterdir() if p.is_dir() and any((p / m).exists() for m in marks))
+    found = [p for p in root.iterdir() if p.is_dir() and any((p / m).exists() for m in marks)]
+    task_of = lambda p: (read_flow(p).get("task") or ("seg" if "seg" in p.name.lower() else "cls"))  # noqa: E731
+    return sorted(found, key=lambda p: (task_of(p) != "cls", p.name))  # classification first, as in Table 4

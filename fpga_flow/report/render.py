@@ -15,7 +15,7 @@ from fpga_flow.report.reference import TABLE4_CAPTION
 
 SOURCES_NOTE = ("Every figure carries its source: `measured` = wall clock (this CPU, or the board), "
                 "`rtlsim` = Verilator cycles per frame ÷ board clock, `estimate` = the compiler's analytic model. "
-                "Our CPU rows run the same pruned float model (and its quantized QCDQ form); our speedups are against the "
+                "Our CPU rows run the same pruned float model (and its quantized QCDQ form), batch 1, denormals flushed to zero; our speedups are against the "
                 "fastest CPU runtime we measured on this machine (marked *baseline*); "
                 "the reference rows are the paper's own numbers against its own CPU and are shown beside ours, never mixed in.")
 

@@ -50,14 +50,17 @@ def register(app: typer.Typer) -> None:
         vivado: bool = typer.Option(True, "--vivado/--no-vivado", help="write the Vivado project, build if vivado is on PATH"),
         no_check: bool = typer.Option(False, "--no-budget-check", help="report only, do not fail over budget"),
     ) -> None:
+        from fpga_flow.synth.report import check_budget
         from fpga_flow.synth.run import REPORT, board_of_build, synthesize
         from fpga_flow.synth.vivado import bitstream
 
         b = board_of_build(build, board)
         report = synthesize(build, b, layers=layers, top=(top_module or True) if top else False,
-                            jobs=jobs, check=not no_check)
+                            jobs=jobs, check=False)
         print_report(report)
         console.print(f"wrote {build / REPORT}", highlight=False)
+        if not no_check:
+            check_budget(report, build / REPORT)
         if vivado:
             if not (build / "rtl").is_dir():
                 from fpga_flow.errors import BitstreamSkipped

@@ -355,3 +355,50 @@ def test_train_order_is_seeded(cls2019):
     a = [y.tolist() for _, y in get_loaders(cls2019, "cls", 16, 16, seed=3)["train"]]
     b = [y.tolist() for _, y in get_loaders(cls2019, "cls", 16, 16, seed=3)["train"]]
     assert a == b and len(sum(a, [])) == 48
+
+
+def test_ham10000_metadata_layout_and_lesion_split(tmp_path):
+    from fpga_flow.data.layouts import HAM10000_DX
+
+    synth.generate(tmp_path, "cls", n=70, seed=4, size=32, layout="ham10000_dx")
+    rows = list(csv.DictReader(open(tmp_path / "HAM10000_metadata.csv")))
+    assert len(rows) == 70 and rows[0]["image_id"] == "ISIC_0024306"
+    assert {r["dx"] for r in rows} == {"mel", "nv", "bcc", "akiec", "bkl", "df", "vasc"}
+    lesions = {}
+    for r in rows:
+        lesions.setdefault(r["lesion_id"], set()).add(r["dx"])
+    assert len(lesions) < 70 and all(len(v) == 1 for v in lesions.values())  # repeat views, one class each
+    ds = get_datasets(tmp_path, "cls", 16, seed=0)
+    assert ds["train"].classes == HAM10000_DX.classes
+    assert sum(len(d) for d in ds.values()) == 70
+    lesion_of = {r["image_id"]: r["lesion_id"] for r in rows}
+    split_of = {}
+    for s, d in ds.items():
+        for i in d.indices:
+            split_of.setdefault(lesion_of[d.index.images[i].stem], set()).add(s)
+    assert all(len(v) == 1 for v in split_of.values())  # no lesion on both sides of a split
+    x, y = ds["val"][0]
+    assert x.shape == (3, 16, 16) and 0 <= y < 7
+
+
+def test_ham10000_metadata_bad_dx(tmp_path):
+    synth.generate(tmp_path, "cls", n=10, seed=4, size=32, layout="ham10000_dx")
+    meta = tmp_path / "HAM10000_metadata.csv"
+    lines = meta.read_text().splitlines()
+    lines[3] = lines[3].replace(lines[3].split(",")[2], "melanoma", 1)
+    meta.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FlowError, match=r"HAM10000_metadata.csv:4: unknown class 'melanoma' in column dx"):
+        index_dataset(tmp_path, "cls")
+
+
+def test_grouped_split_hand_computed():
+    from fpga_flow.data.splits import grouped_split
+
+    groups = ["a", "a", "b", "c", "c", "c", "d", "e", "f", "g"]
+    labels = [0] * 10
+    parts = grouped_split(groups, labels, seed=0, val_frac=0.2, test_frac=0.2)
+    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(10))
+    # 7 groups: round(1.4) = 1 group each in val and test, 5 groups in train
+    for s, n in (("val", 1), ("test", 1), ("train", 5)):
+        assert len({groups[i] for i in parts[s]}) == n
+    assert grouped_split(groups, labels, 0, 0.2, 0.2)["test"].tolist() == parts["test"].tolist()
