@@ -7,6 +7,9 @@
 // The input vector is read during nf = 0 and replayed from a buffer for nf > 0, so the
 // unit runs one (nf, sf) step per cycle: NF*SF cycles per vector. Three pipeline stages
 // (ROM read / MAC / activation), global stall on output backpressure.
+// EXT_WEIGHTS = 1 (mem_mode=external): no weight ROM; the weight words (same order as the
+// lines of WEIGHT_FILE, NF*SF per input vector, repeated for every vector) arrive on the
+// extra AXI-stream s_axis_w (tie its tvalid to 0 when EXT_WEIGHTS = 0).
 module mvau #(
     parameter MW = 4,
     parameter MH = 4,
@@ -20,7 +23,8 @@ module mvau #(
     parameter THR_BITS = 16,
     parameter ACT_BIAS = 0,
     parameter WEIGHT_FILE = "",
-    parameter THRESH_FILE = ""
+    parameter THRESH_FILE = "",
+    parameter EXT_WEIGHTS = 0
 ) (
     input  wire                                         ap_clk,
     input  wire                                         ap_rst_n,
@@ -29,7 +33,10 @@ module mvau #(
     output wire                                         s_axis_tready,
     output wire [PE*((ACT_BITS > 0) ? ACT_BITS : ACC_BITS)-1:0] m_axis_tdata,
     output wire                                         m_axis_tvalid,
-    input  wire                                         m_axis_tready
+    input  wire                                         m_axis_tready,
+    input  wire [PE*SIMD*W_BITS-1:0]                    s_axis_w_tdata,
+    input  wire                                         s_axis_w_tvalid,
+    output wire                                         s_axis_w_tready
 );
     localparam OUT_BITS = (ACT_BITS > 0) ? ACT_BITS : ACC_BITS;
     localparam NF = MH / PE;
@@ -47,7 +54,7 @@ module mvau #(
 
     // ---- weight ROM ----
     reg [WW-1:0] wmem [0:WD-1];
-    generate if (WEIGHT_FILE != "") begin : g_winit
+    generate if (WEIGHT_FILE != "" && EXT_WEIGHTS == 0) begin : g_winit
         initial $readmemh(WEIGHT_FILE, wmem);
     end endgenerate
 
@@ -58,8 +65,10 @@ module mvau #(
     reg out_valid;
     wire en = !out_valid || m_axis_tready;
     wire from_stream = (nf == 0);
-    wire step = en && (!from_stream || s_axis_tvalid);
-    assign s_axis_tready = en && from_stream;
+    wire w_ok = (EXT_WEIGHTS == 0) || s_axis_w_tvalid;
+    wire step = en && (!from_stream || s_axis_tvalid) && w_ok;
+    assign s_axis_tready = en && from_stream && w_ok;
+    assign s_axis_w_tready = (EXT_WEIGHTS != 0) && en && (!from_stream || s_axis_tvalid);
 
     // stage A registers
     reg [WW-1:0] w_q;
@@ -69,7 +78,7 @@ module mvau #(
 
     always @(posedge ap_clk) begin
         if (step) begin
-            w_q <= wmem[waddr];
+            w_q <= (EXT_WEIGHTS != 0) ? s_axis_w_tdata : wmem[waddr];
             if (from_stream) xi_q <= s_axis_tdata;
         end
     end

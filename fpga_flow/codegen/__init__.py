@@ -93,6 +93,8 @@ def generate_from_model(model, rtl_dir, fifo_depths: dict | None = None, *,
     for s in chain.stages:
         if s.module not in modules:
             modules.append(s.module)
+    if any(s.ext_weights for s in chain.stages):
+        modules.append("memstream")
     srcs = []
     for src in hls_sources(modules):
         dst = rtl_dir / src.name
@@ -114,6 +116,9 @@ def generate_from_model(model, rtl_dir, fifo_depths: dict | None = None, *,
         "in_dtype": chain.in_dtype.name, "out_dtype": chain.out_dtype.name,
         "in_shape": list(chain.in_shape), "out_shape": list(chain.out_shape),
         "in_fold": chain.in_fold, "out_fold": chain.out_fold,
+        "external_weight_streams": [{"port": f"s_axis_{s.name}_w", "node": s.node, **s.ext_weights,
+                                     "port_width": pad8(s.ext_weights["width"])}
+                                    for s in chain.stages if s.ext_weights],
         "stages": [{"name": s.name, "node": s.node, "op_type": s.op_type, "module": s.module,
                     "params": s.params, "in_width": s.in_width, "out_width": s.out_width,
                     "in_words": s.in_words, "out_words": s.out_words, "exp_cycles": s.exp_cycles}

@@ -32,6 +32,7 @@ class Stage:
     in_words: int = 0              # words per frame on the input stream
     out_words: int = 0
     exp_cycles: int = 0
+    ext_weights: dict | None = None   # mem_mode=external: {"width", "depth", "file", "words_per_frame"}
 
     @property
     def is_fifo(self) -> bool:
@@ -93,10 +94,19 @@ def _stage_of(node, op, used: set[str]) -> Stage:
     for k in mems:
         params[k] = f"mem/{name}_{k.lower().replace('_file', '')}.mem"
     ishape, oshape = op.normal_input_shape(), op.normal_output_shape()
+    ext = None
+    if mod == "mvau":
+        is_ext = "mem_mode" in op.get_nodeattr_types() and op.get_nodeattr("mem_mode") == "external"
+        params["EXT_WEIGHTS"] = int(is_ext)
+        if is_ext:
+            p = params
+            depth = (p["MH"] // p["PE"]) * (p["MW"] // p["SIMD"])
+            ext = {"width": p["PE"] * p["SIMD"] * p["W_BITS"], "depth": depth, "file": p["WEIGHT_FILE"],
+                   "words_per_frame": depth * int(np.prod(ishape[:-1]))}
     return Stage(name=name, node=node.name, op_type=node.op_type, module=mod, params=params, memories=mems,
                  in_width=op.instream_width(), out_width=op.outstream_width(),
                  in_words=int(np.prod(ishape)) // op.in_fold(), out_words=int(np.prod(oshape)) // op.out_fold(),
-                 exp_cycles=int(op.exp_cycles()))
+                 exp_cycles=int(op.exp_cycles()), ext_weights=ext)
 
 
 def build_chain(model, fifo_depths: dict | None = None, default_depth: int = DEFAULT_FIFO_DEPTH) -> Chain:

@@ -40,6 +40,16 @@ def write_top(chain: Chain) -> str:
     L.append(f"    output wire [{out_pad - 1}:0] m_axis_tdata,")
     L.append("    output wire m_axis_tvalid,")
     L.append("    input  wire m_axis_tready")
+    exts = [s for s in st if s.ext_weights]
+    if exts:
+        L.append("`ifndef VERILATOR")
+        L.append("    // weight streams of the mem_mode=external MVAUs (fed by DMA from DRAM; in rtlsim by memstream)")
+        for s in exts:
+            w = pad8(s.ext_weights["width"])
+            L.append(f"    , input  wire [{w - 1}:0] s_axis_{s.name}_w_tdata")
+            L.append(f"    , input  wire s_axis_{s.name}_w_tvalid")
+            L.append(f"    , output wire s_axis_{s.name}_w_tready")
+        L.append("`endif")
     L.append("`ifdef VERILATOR")
     L.append(f"    , output wire [{2 * (n + 1) - 1}:0] dbg_hs   // {{ready[n:0], valid[n:0]}} of the streams")
     L.append("    , output wire dbg_fire   // a word moves on some stream this cycle")
@@ -67,10 +77,30 @@ def write_top(chain: Chain) -> str:
         if s.is_fifo:
             cw = fifo_count_width(int(s.params["DEPTH"]))
             L.append(f"    wire [{cw - 1}:0] {s.name}_count;")
+        if s.module == "mvau":
+            ww = s.params["PE"] * s.params["SIMD"] * s.params["W_BITS"]
+            L.append(f"    wire [{ww - 1}:0] {s.name}_w_tdata; wire {s.name}_w_tvalid; wire {s.name}_w_tready;")
+            if s.ext_weights:
+                e = s.ext_weights
+                L.append("`ifdef VERILATOR")
+                L.append(f"    memstream #(.WIDTH({ww}), .DEPTH({e['depth']}), .INIT_FILE(\"{e['file']}\")) {s.name}_wstream (")
+                L.append("        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),")
+                L.append(f"        .m_axis_tdata({s.name}_w_tdata), .m_axis_tvalid({s.name}_w_tvalid), "
+                         f".m_axis_tready({s.name}_w_tready));")
+                L.append("`else")
+                L.append(f"    assign {s.name}_w_tdata = s_axis_{s.name}_w_tdata[{ww - 1}:0];")
+                L.append(f"    assign {s.name}_w_tvalid = s_axis_{s.name}_w_tvalid;")
+                L.append(f"    assign s_axis_{s.name}_w_tready = {s.name}_w_tready;")
+                L.append("`endif")
+            else:
+                L.append(f"    assign {s.name}_w_tdata = {ww}'d0; assign {s.name}_w_tvalid = 1'b0;")
         L.append(f"    {s.module} #(\n{ps}\n    ) {s.name} (")
         L.append("        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),")
         L.append(f"        .s_axis_tdata(s{i}_tdata), .s_axis_tvalid(s{i}_tvalid), .s_axis_tready(s{i}_tready),")
         end = f",\n        .count({s.name}_count)" if s.is_fifo else ""
+        if s.module == "mvau":
+            end = (f",\n        .s_axis_w_tdata({s.name}_w_tdata), .s_axis_w_tvalid({s.name}_w_tvalid), "
+                   f".s_axis_w_tready({s.name}_w_tready)")
         L.append(f"        .m_axis_tdata(s{i + 1}_tdata), .m_axis_tvalid(s{i + 1}_tvalid), "
                  f".m_axis_tready(s{i + 1}_tready){end}")
         L.append("    );")

@@ -42,9 +42,9 @@ def prune_zoo_model(name: str, model: nn.Module, model_cfg: dict[str, Any], load
 
 DIGITS_METHODS = {
     # method -> PruneConfig overrides tuned for LeNet-5 on the digits set (~1 min per method on 1 core)
-    "serene": dict(method="serene", granularity="param", lam=2e-2, lr=1e-2),
-    "magnitude": dict(method="magnitude", granularity="param", lam=5e-4, lr=1e-2),
-    "lobster": dict(method="lobster", granularity="param", lam=1e-2, lr=1e-2),
+    "serene": dict(method="serene", granularity="param", lam=2e-2, lr=2e-2),
+    "magnitude": dict(method="magnitude", granularity="param", lam=5e-4, lr=2e-2),
+    "lobster": dict(method="lobster", granularity="param", lam=1e-2, lr=2e-2),
 }
 
 

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         data: Optional[Path] = typer.Option(None, help="ISIC data root for calibration, QAT and "
                                                        "accuracy"),
         epochs: int = typer.Option(0, help="QAT epochs (needs --data)"),
-        lr: float = typer.Option(1e-3, help="QAT learning rate"),
+        lr: float = typer.Option(1e-4, help="QAT learning rate (fine-tuning: ~1/10 of training)"),
         batch_size: int = typer.Option(16),
         in_size: Optional[int] = typer.Option(None, help="input size when building a zoo model "
                                                          "without checkpoint"),

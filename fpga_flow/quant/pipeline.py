@@ -78,7 +78,7 @@ class QuantizeResult:
 
 
 def quantize_flow(model_arg: str, spec: QuantSpec, out_dir: str | Path, data: str | None = None,
-                  epochs: int = 0, batch_size: int = 16, lr: float = 1e-3, seed: int = 0,
+                  epochs: int = 0, batch_size: int = 16, lr: float = 1e-4, seed: int = 0,
                   in_size: int | None = None,
                   log: Callable[[str], None] = print) -> QuantizeResult:
     """Run the whole quantize step; every bad input fails before any training starts."""

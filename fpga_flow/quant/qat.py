@@ -68,7 +68,7 @@ def evaluate(model: nn.Module, loader: Iterable, task: Task) -> dict[str, float]
 @dataclass
 class QATConfig:
     epochs: int = 3
-    lr: float = 1e-3
+    lr: float = 1e-4
     weight_decay: float = 0.0
     seed: int = 0
 

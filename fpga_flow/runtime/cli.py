@@ -25,6 +25,8 @@ def run_bench(model: str, board: str, backend: str, build_root: Path = Path("bui
 
     if backend not in BENCH_BACKENDS:
         raise FlowError(f"unknown backend {backend!r}: choose one of {', '.join(BENCH_BACKENDS)}")
+    if quantized and backend != "cpu-onnxruntime":
+        raise FlowError(f"--quantized runs the QONNX model on cpu-onnxruntime only, not on {backend}")
     bdir = build_dir_of(model, board, build_root)
     if not bdir.is_dir():
         raise FlowError(f"{bdir}: build folder not found (run `fpga-flow bitstream --model {model} --board {board}`)")
@@ -36,16 +38,15 @@ def run_bench(model: str, board: str, backend: str, build_root: Path = Path("bui
             folder = bdir / "deploy"
         if backend == "cpu-onnxruntime":
             onnx = bdir / ("model.qonnx.onnx" if quantized else "model.onnx")
-            if not onnx.is_file() and not quantized and (bdir / "model.pt").is_file():
-                from fpga_flow.runtime.backends.cpu import export_onnx
-                from fpga_flow.runtime.driver import Accelerator as _A
-
-                shape = _A("cpu-torch", bdir).input_shape
-                if shape is None:
-                    raise FlowError(f"{bdir}: cannot export model.onnx, input shape unknown (no io.json)")
+            if not onnx.is_file() and not quantized and (bdir / "model.pt").is_file():  # export once
                 from fpga_flow.models import load_checkpoint
+                from fpga_flow.runtime.backends.cpu import export_onnx
 
-                export_onnx(load_checkpoint(bdir / "model.pt")[0], onnx, (1, *shape))
+                float_model = load_checkpoint(bdir / "model.pt")[0]
+                shape = getattr(float_model, "input_shape", None)
+                if shape is None:
+                    raise FlowError(f"{bdir / 'model.pt'}: model has no input_shape, cannot export model.onnx")
+                export_onnx(float_model, onnx, (1, *shape))
             opts["onnx"] = onnx
         if backend.startswith("cpu-"):
             opts["threads"] = threads

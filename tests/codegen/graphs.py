@@ -36,8 +36,9 @@ def _thr(rng, ch, act_bits, lo, hi):
     return np.sort(rng.integers(lo, hi + 1, (ch, (1 << act_bits) - 1)), axis=1)
 
 
-def conv_pool_fc(rng, *, H=6, C=4, F=8, L=4) -> ModelWrapper:
-    """SWG(3x3, pad 1) -> MVAU(conv, UINT4 act) -> maxpool 2 -> MVAU(FC, no activation)."""
+def conv_pool_fc(rng, *, H=6, C=4, F=8, L=4, fc_external=False) -> ModelWrapper:
+    """SWG(3x3, pad 1) -> MVAU(conv, UINT4 act) -> maxpool 2 -> MVAU(FC, no activation; weights
+    streamed from DRAM when ``fc_external``)."""
     MW1 = 9 * C
     W1 = rng.integers(-4, 4, (MW1, F))
     Hp = H // 2
@@ -51,7 +52,8 @@ def conv_pool_fc(rng, *, H=6, C=4, F=8, L=4) -> ModelWrapper:
                       outputDataType="UINT4")),
         ("StreamingMaxPool", dict(IFMDim=[H, H], NumChannels=F, PoolDim=2, PE=4, inputDataType="UINT4")),
         ("MVAU", dict(MW=MW2, MH=L, PE=2, SIMD=8, numInputVectors=[1], inputDataType="UINT4",
-                      weightDataType="INT4", weights=W2, thresholds=np.zeros((0,)))),
+                      weightDataType="INT4", weights=W2, thresholds=np.zeros((0,)),
+                      mem_mode="external" if fc_external else "internal_decoupled")),
     ])
 
 
