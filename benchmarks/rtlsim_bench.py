@@ -45,6 +45,8 @@ def main() -> None:
     ap.add_argument("--width", type=float, default=None)
     ap.add_argument("--board", default="Pynq-Z2")
     ap.add_argument("--target-fps", type=float, default=None)
+    ap.add_argument("--budget-fraction", type=float, default=0.85)
+    ap.add_argument("--best-effort", action="store_true")
     ap.add_argument("--frames", type=int, default=2)
     ap.add_argument("--opt", default="-O2")
     ap.add_argument("--out", default=None)
@@ -71,14 +73,17 @@ def main() -> None:
         g = torch.Generator().manual_seed(0)
         calibrate(q, [torch.randn(2, 3, a.size, a.size, generator=g) for _ in range(2)])
         p = export_qonnx_clean(q, (1, 3, a.size, a.size), out / "q" / "model.qonnx.onnx")
-        build_dataflow(p, a.board, out, target_fps=a.target_fps, quiet=True)
+        build_dataflow(p, a.board, out, target_fps=a.target_fps, quiet=True, best_effort=a.best_effort,
+                       budget_fraction=a.budget_fraction)
     t_compile = time.time() - t0
     est = json.loads((out / "estimates.json").read_text())
     clk = est["clock_mhz"]
     t1 = time.time()
     if not a.no_size_fifos:
+        print(f"sizing FIFOs of {out} (rtlsim, 2 frames)", file=sys.stderr, flush=True)
         size_fifos(out, opt=a.opt)
     t_size = time.time() - t1
+    print(f"simulating {a.frames} frame(s)", file=sys.stderr, flush=True)
     design = generate(out, None if not a.no_size_fifos else {})
     x = random_frames(design.chain, a.frames, 0)
     res = run_design(design, x, opt=a.opt)

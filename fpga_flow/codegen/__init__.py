@@ -89,7 +89,7 @@ def generate_from_model(model, rtl_dir, fifo_depths: dict | None = None, *,
     for s in chain.stages:
         for k, lines in s.memories.items():
             (rtl_dir / s.params[k]).write_text("\n".join(lines) + "\n")
-    modules = []
+    modules = ["axilite_ctrl"]
     for s in chain.stages:
         if s.module not in modules:
             modules.append(s.module)
@@ -133,7 +133,8 @@ def tb_spec(chain: Chain):
 
     mons = [vl.Port(f"dbg_cnt_{k}", 32) for k, _ in enumerate(chain.fifos())]
     return vl.TbSpec(top=TOP, in_width=pad8(chain.in_width), out_width=pad8(chain.out_width), monitors=mons,
-                     dbg=vl.Port("dbg_hs", 2 * (len(chain.stages) + 1)), progress="dbg_fire")
+                     dbg=vl.Port("dbg_hs", 2 * (len(chain.stages) + 1)), progress="dbg_fire",
+                     axilite="s_axi_ctrl")
 
 
 def load_design(build_dir) -> RtlDesign:

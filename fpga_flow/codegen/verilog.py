@@ -39,7 +39,15 @@ def write_top(chain: Chain) -> str:
     L.append("    output wire s_axis_tready,")
     L.append(f"    output wire [{out_pad - 1}:0] m_axis_tdata,")
     L.append("    output wire m_axis_tvalid,")
-    L.append("    input  wire m_axis_tready")
+    L.append("    input  wire m_axis_tready,")
+    L.append("    // AXI4-Lite control/status (hls/axilite_ctrl.v): ID, soft reset, word counters")
+    L.append("    input  wire [5:0] s_axi_ctrl_awaddr, input wire s_axi_ctrl_awvalid, output wire s_axi_ctrl_awready,")
+    L.append("    input  wire [31:0] s_axi_ctrl_wdata, input wire [3:0] s_axi_ctrl_wstrb, input wire s_axi_ctrl_wvalid,")
+    L.append("    output wire s_axi_ctrl_wready, output wire [1:0] s_axi_ctrl_bresp, output wire s_axi_ctrl_bvalid,")
+    L.append("    input  wire s_axi_ctrl_bready,")
+    L.append("    input  wire [5:0] s_axi_ctrl_araddr, input wire s_axi_ctrl_arvalid, output wire s_axi_ctrl_arready,")
+    L.append("    output wire [31:0] s_axi_ctrl_rdata, output wire [1:0] s_axi_ctrl_rresp, output wire s_axi_ctrl_rvalid,")
+    L.append("    input  wire s_axi_ctrl_rready")
     exts = [s for s in st if s.ext_weights]
     if exts:
         L.append("`ifndef VERILATOR")
@@ -62,6 +70,19 @@ def write_top(chain: Chain) -> str:
     for i, w in enumerate(widths):
         L.append(f"    wire [{w - 1}:0] s{i}_tdata; wire s{i}_tvalid; wire s{i}_tready;")
     L.append(f"    assign s0_tdata = s_axis_tdata[{widths[0] - 1}:0];")
+    L.append("    wire soft_reset;")
+    L.append("    wire rst_n = ap_rst_n & ~soft_reset;")
+    L.append("    axilite_ctrl #(.ADDR_BITS(6)) ctrl (")
+    L.append("        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),")
+    L.append("        .s_axi_awaddr(s_axi_ctrl_awaddr), .s_axi_awvalid(s_axi_ctrl_awvalid), .s_axi_awready(s_axi_ctrl_awready),")
+    L.append("        .s_axi_wdata(s_axi_ctrl_wdata), .s_axi_wstrb(s_axi_ctrl_wstrb), .s_axi_wvalid(s_axi_ctrl_wvalid),")
+    L.append("        .s_axi_wready(s_axi_ctrl_wready), .s_axi_bresp(s_axi_ctrl_bresp), .s_axi_bvalid(s_axi_ctrl_bvalid),")
+    L.append("        .s_axi_bready(s_axi_ctrl_bready),")
+    L.append("        .s_axi_araddr(s_axi_ctrl_araddr), .s_axi_arvalid(s_axi_ctrl_arvalid), .s_axi_arready(s_axi_ctrl_arready),")
+    L.append("        .s_axi_rdata(s_axi_ctrl_rdata), .s_axi_rresp(s_axi_ctrl_rresp), .s_axi_rvalid(s_axi_ctrl_rvalid),")
+    L.append("        .s_axi_rready(s_axi_ctrl_rready),")
+    L.append("        .in_fire(s_axis_tvalid & s_axis_tready), .out_fire(m_axis_tvalid & m_axis_tready),")
+    L.append("        .soft_reset(soft_reset));")
     L.append("    assign s0_tvalid = s_axis_tvalid;")
     L.append("    assign s_axis_tready = s0_tready;")
     if out_pad > widths[-1]:
@@ -84,7 +105,7 @@ def write_top(chain: Chain) -> str:
                 e = s.ext_weights
                 L.append("`ifdef VERILATOR")
                 L.append(f"    memstream #(.WIDTH({ww}), .DEPTH({e['depth']}), .INIT_FILE(\"{e['file']}\")) {s.name}_wstream (")
-                L.append("        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),")
+                L.append("        .ap_clk(ap_clk), .ap_rst_n(rst_n),")
                 L.append(f"        .m_axis_tdata({s.name}_w_tdata), .m_axis_tvalid({s.name}_w_tvalid), "
                          f".m_axis_tready({s.name}_w_tready));")
                 L.append("`else")
@@ -95,7 +116,7 @@ def write_top(chain: Chain) -> str:
             else:
                 L.append(f"    assign {s.name}_w_tdata = {ww}'d0; assign {s.name}_w_tvalid = 1'b0;")
         L.append(f"    {s.module} #(\n{ps}\n    ) {s.name} (")
-        L.append("        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),")
+        L.append("        .ap_clk(ap_clk), .ap_rst_n(rst_n),")
         L.append(f"        .s_axis_tdata(s{i}_tdata), .s_axis_tvalid(s{i}_tvalid), .s_axis_tready(s{i}_tready),")
         end = f",\n        .count({s.name}_count)" if s.is_fifo else ""
         if s.module == "mvau":

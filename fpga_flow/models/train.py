@@ -174,7 +174,10 @@ def fit(
         for epoch in range(cfg.epochs):
             net.train()
             total, count = 0.0, 0
+            usable = len(loaders["train"]) // world * world  # every rank runs the same number of steps
             for i, (x, y) in enumerate(loaders["train"]):
+                if i >= usable:
+                    break
                 if i % world != rank:
                     continue
                 x, y = x.to(device), torch.as_tensor(y).to(device)

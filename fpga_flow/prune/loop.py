@@ -168,17 +168,19 @@ class Pruner:
                     masks.apply(model)
                     step += 1
                 v = self.val()
+                s = 100 * v[self.metric] if self._metric_fn is None else self.score()
                 pruned = False
                 wait = 0 if v["loss"] < best_loss else wait + 1
                 best_loss = min(best_loss, v["loss"])
                 if wait >= cfg.patience:
                     before = _pruned_fraction(masks, cfg.granularity)
-                    room = self.score() >= floor  # a step can only prune when we are above the floor
+                    room = s >= floor  # a step can only prune when we are above the floor
                     masks, _ = self.prune_step(masks, floor)
                     pruned = _pruned_fraction(masks, cfg.granularity) > before
                     stalls = 0 if pruned else stalls + int(room)
                     wait, best_loss = 0, float("inf")
-                s, frac = self.score(), _pruned_fraction(masks, cfg.granularity)
+                    s = self.score()
+                frac = _pruned_fraction(masks, cfg.granularity)
                 history.append({"epoch": epoch + 1, "val_loss": v["loss"], "score": s, "pruned": frac,
                                 "prune_step": pruned})
                 if s >= floor and frac >= best_frac:

@@ -43,6 +43,7 @@ class ModelReport:
     metrics: dict | None = None
     io: dict | None = None
     config: dict = field(default_factory=dict)  # the flow's settings (input size, width, bit widths)
+    prune: dict | None = None  # prune_report.json of the prune stage
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -91,6 +92,7 @@ def collect(folder: str | Path) -> ModelReport:
         rep.estimates.macs_per_frame = dataflow_macs(folder)
     rep.synth = read_json(folder / SYNTH_JSON)
     rep.metrics = read_json(folder / METRICS_JSON)
+    rep.prune = read_json(folder / "prune_report.json")
     for bench in read_benches(folder):
         try:
             rep.rows.append(PerfRow(TASK_WORD.get(task, task), bench.get("model", model), _device(bench),

@@ -145,7 +145,9 @@ def seg_overlay_plot(rep: ModelReport, path: Path, n: int = 4) -> Path | None:
         rgb = img.transpose(1, 2, 0)
         rgb = (rgb - rgb.min()) / (np.ptp(rgb) + 1e-9)
         ax.imshow(rgb)
-        ax.imshow(np.ma.masked_where(m == 0, m), cmap="autumn", alpha=0.45, vmin=0, vmax=max(1, m.max()))
+        from matplotlib.colors import ListedColormap
+
+        ax.imshow(np.ma.masked_where(m == 0, m), cmap=ListedColormap(["red"]), alpha=0.45)
         if gt is not None:
             ax.contour(gt[i], levels=[0.5], colors="cyan", linewidths=1)
         ax.axis("off")

@@ -64,6 +64,10 @@ def model_blocks(rep: ModelReport, plot_dir: Path) -> list[Block]:
         out.append(Block("p", "**No performance figures yet** (no bench JSON, no estimates.json)."))
     out.append(Block("p", "Reference (Table 4 of [11], not our measurements):"))
     out.append(Block("table", table=tables.reference_table(rep.task)))
+    pr = tables.pruning_table(rep)
+    if pr is not None:
+        out += [Block("h3", "Pruning (SeReNe + simplify, channels rounded to hardware-friendly multiples)"),
+                Block("table", table=pr)]
     acc = tables.accuracy_table(rep)
     out.append(Block("h3", "Accuracy"))
     out.append(Block("table", table=acc) if acc else Block("p", "**Missing:** `metrics.json` (accuracy of float / pruned / quantized / hardware)."))

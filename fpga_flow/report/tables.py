@@ -134,3 +134,23 @@ def resources_table(rep: ModelReport) -> Table | None:
         rows.append([key.upper(), "-" if e is None else f"{e:,.0f}", "-" if u is None else f"{u:,.0f}",
                      "-" if b is None else f"{b:,.0f}", pct])
     return md_table(["Resource", "`estimate`", "Yosys (`synth`)", f"{rep.board} budget", "used / budget"], rows)
+
+
+def pruning_table(rep: ModelReport) -> Table | None:
+    """Totals of the prune stage's report (SeReNe + simplify): channels, parameters, MACs."""
+    p = rep.prune
+    if not isinstance(p, dict) or not p.get("rows"):
+        return None
+    rows = p["rows"]
+    ch_b = sum(r.get("channels_before", 0) for r in rows[:-1])
+    ch_a = sum(r.get("channels_after", 0) for r in rows[:-1])
+    mac_b = sum(r.get("macs_before", 0) for r in rows)
+    mac_a = sum(r.get("macs_after", 0) for r in rows)
+    return Table(["", "before", "after", "ratio"], [
+        ["hidden channels", f"{ch_b:,}", f"{ch_a:,}", f"{100 * (1 - ch_a / max(ch_b, 1)):.1f} % pruned"],
+        ["parameters", f"{p.get('params_before', 0):,}", f"{p.get('params_simplified', 0):,}",
+         f"×{p.get('structural_compression', 1):.2f}"],
+        ["MACs / frame", f"{mac_b:,}", f"{mac_a:,}", f"×{p.get('macs_ratio', 1):.2f}"],
+        [f"val {p.get('metric', '').replace('_', ' ')}", f"{p.get('metric_before', 0):.2f}", f"{p.get('metric_after', 0):.2f}",
+         p.get("method", "")],
+    ])

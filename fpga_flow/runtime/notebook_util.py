@@ -76,7 +76,9 @@ def show_segmentation(images: np.ndarray, masks: np.ndarray, labels: np.ndarray 
     for i, ax in enumerate(axes[0]):
         rgb = images[i].transpose(1, 2, 0)
         ax.imshow((rgb - rgb.min()) / (np.ptp(rgb) + 1e-9))
-        ax.imshow(np.ma.masked_where(masks[i] == 0, masks[i]), cmap="autumn", alpha=0.45, vmin=0, vmax=1)
+        from matplotlib.colors import ListedColormap
+
+        ax.imshow(np.ma.masked_where(masks[i] == 0, masks[i]), cmap=ListedColormap(["red"]), alpha=0.45)
         if labels is not None and labels[i].any():
             ax.contour(labels[i], levels=[0.5], colors="cyan", linewidths=1)
         ax.set_title(f"image {i}: mask (red)" + (", truth (cyan)" if labels is not None else ""), fontsize=8)

@@ -34,7 +34,7 @@ def run_notebook(path: str | Path, params: dict, out_path: str | Path | None = N
         raise FlowError(f"{path}: notebook not found")
     nb = nbformat.read(path, as_version=4)
     inject_parameters(nb, params)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=["--log-level=ERROR"],
                             resources={"metadata": {"path": str(cwd or path.parent)}})
     try:
         client.execute()

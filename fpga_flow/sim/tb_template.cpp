@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
         if (max_cycles > 0 && cyc >= max_cycles) { status = "timeout"; break; }
     }
     top->eval();
+    long long axil[5] = {-1, -1, -1, -1, -1};
+@AXIL@
     uint8_t dbg[@DBG_NB@ > 0 ? @DBG_NB@ : 1] = {0};
     get_dbg(top, dbg);
 
@@ -97,7 +99,7 @@ int main(int argc, char** argv) {
     arr("first_in", first_in); arr("first_out", first_out); arr("last_out", last_out);
     fprintf(f, " \"mon_max\": [");
     for (int i = 0; i < NMON; i++) fprintf(f, "%s%lld", i ? ", " : "", mon_max[i]);
-    fprintf(f, "],\n \"dbg\": \"");
+    fprintf(f, "],\n \"axil\": [%lld, %lld, %lld, %lld, %lld],\n \"dbg\": \"", axil[0], axil[1], axil[2], axil[3], axil[4]);
     for (int i = @DBG_NB@ - 1; i >= 0; i--) fprintf(f, "%02x", dbg[i]);
     fprintf(f, "\"}\n");
     fclose(f);

@@ -57,6 +57,7 @@ class TbSpec:
     monitors: list[Port] = field(default_factory=list)   # widths <= 64
     dbg: Port | None = None                              # any width, dumped at the end
     progress: str | None = None                          # 1-bit port: internal progress this cycle
+    axilite: str | None = None                           # AXI-lite slave prefix (e.g. "s_axi_ctrl")
 
 
 def _setter(port: str, width: int, nb: int, write: bool) -> str:
@@ -78,6 +79,33 @@ def _setter(port: str, width: int, nb: int, write: bool) -> str:
     return "\n".join(lines)
 
 
+def _axil_code(p: str) -> str:
+    """After the run: read ID/IN_WORDS/OUT_WORDS, set the soft reset, read CONTROL and OUT_WORDS."""
+    return f"""    {{
+        top->s_axis_tvalid = 0; top->m_axis_tready = 1;
+        auto tick = [&]() {{ top->ap_clk = 1; top->eval(); top->ap_clk = 0; top->eval(); }};
+        auto rd = [&](int a) -> long long {{
+            top->{p}_araddr = a; top->{p}_arvalid = 1; top->{p}_rready = 0;
+            for (int i = 0; i < 64; i++) {{ top->eval(); bool hs = top->{p}_arready; tick(); if (hs) break; }}
+            top->{p}_arvalid = 0; top->{p}_rready = 1;
+            long long v = -1;
+            for (int i = 0; i < 64; i++) {{ top->eval(); if (top->{p}_rvalid) {{ v = top->{p}_rdata; tick(); break; }} tick(); }}
+            top->{p}_rready = 0; top->eval();
+            return v;
+        }};
+        auto wr = [&](int a, unsigned d) {{
+            top->{p}_awaddr = a; top->{p}_awvalid = 1; top->{p}_wdata = d; top->{p}_wstrb = 0xF;
+            top->{p}_wvalid = 1; top->{p}_bready = 1;
+            for (int i = 0; i < 64; i++) {{ top->eval(); bool hs = top->{p}_awready; tick(); if (hs) break; }}
+            top->{p}_awvalid = 0; top->{p}_wvalid = 0;
+            for (int i = 0; i < 64; i++) {{ top->eval(); bool b = top->{p}_bvalid; tick(); if (b) break; }}
+            top->{p}_bready = 0; top->eval();
+        }};
+        axil[0] = rd(0x0); axil[1] = rd(0x8); axil[2] = rd(0xC);
+        wr(0x4, 1); axil[3] = rd(0x4); axil[4] = rd(0xC); wr(0x4, 0);
+    }}"""
+
+
 def generate_tb(spec: TbSpec) -> str:
     in_nb, out_nb = word_bytes(spec.in_width), word_bytes(spec.out_width)
     mon = []
@@ -97,6 +125,7 @@ def generate_tb(spec: TbSpec) -> str:
         "@MONITORS@": "\n".join(mon),
         "@DBG_NB@": str(dbg_nb),
         "@PROGRESS@": f" || top->{spec.progress}" if spec.progress else "",
+        "@AXIL@": _axil_code(spec.axilite) if spec.axilite else "",
     }
     text = _TEMPLATE.read_text()
     for k, v in rep.items():
@@ -182,6 +211,7 @@ class SimResult:
     wall_s: float
     status: str
     dbg: str
+    axil: list = field(default_factory=list)   # AXI-lite readback: ID, IN_WORDS, OUT_WORDS, CONTROL, OUT_WORDS in reset
 
     @property
     def latency(self) -> int:
@@ -224,7 +254,7 @@ def run(binary: Path, words: np.ndarray, *, frames: int, in_per_frame: int, out_
         st = json.loads((t / "stats.json").read_text())
         out = np.frombuffer((t / "out.bin").read_bytes(), np.uint8).reshape(-1, word_bytes(out_width))
     res = SimResult(out, st["cycles"], st["first_in"], st["first_out"], st["last_out"], st["mon_max"],
-                    wall, st["status"], st["dbg"])
+                    wall, st["status"], st["dbg"], st.get("axil", []))
     if res.status != "ok":
         where = stalled_layer(res.dbg) if stalled_layer else None
         what = "deadlock (no progress for %d cycles)" % stall_limit if res.status == "deadlock" else "timeout"

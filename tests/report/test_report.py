@@ -43,6 +43,11 @@ def make_fixture_root(tmp_path: Path) -> Path:
                                        "budget": {"LUT": 53200, "FF": 106400, "DSP": 220, "BRAM18": 280}})
     _w(cls / "metrics.json", {"float": {"balanced_accuracy": 0.81}, "pruned": {"balanced_accuracy": 0.805},
                               "quantized": {"balanced_accuracy": 0.79}, "hardware": {"balanced_accuracy": 0.79, "note": "rtlsim, 16 images"}})
+    _w(cls / "prune_report.json", {"method": "serene", "metric": "balanced_accuracy", "metric_before": 81.0,
+                                   "metric_after": 80.5, "params_before": 1000, "params_simplified": 400,
+                                   "structural_compression": 2.5, "macs_ratio": 3.0,
+                                   "rows": [{"channels_before": 16, "channels_after": 8, "macs_before": 600, "macs_after": 200},
+                                            {"channels_before": 4, "channels_after": 4, "macs_before": 0, "macs_after": 0}]})
     seg = tmp_path / "segnet-pruned-Pynq-Z2"
     _w(seg / "flow.json", {"model": "segnet-pruned", "board": "Pynq-Z2", "task": "seg"})
     _w(seg / "estimates.json", {"clock_mhz": 100.0, "total": {"fps": 12.5, "latency_ms": 160.0}})
@@ -91,6 +96,15 @@ def test_accuracy_and_resources_tables(build_root):
     res = {r[0]: r for r in resources_table(rep).rows}
     assert res["LUT"] == ["LUT", "30,000", "26,600", "53,200", "50.0 %"]
     assert res["BRAM18"] == ["BRAM18", "120", "140", "280", "50.0 %"]  # 70 BRAM36 = 140 BRAM18
+
+
+def test_pruning_table(build_root):
+    from fpga_flow.report.tables import pruning_table
+
+    t = pruning_table(collect(build_root / "vgg16-pruned-Pynq-Z2"))
+    assert t.rows[0] == ["hidden channels", "16", "8", "50.0 % pruned"]
+    assert t.rows[2] == ["MACs / frame", "600", "200", "×3.00"]
+    assert pruning_table(collect(build_root / "segnet-pruned-Pynq-Z2")) is None
 
 
 def test_missing_pieces_are_named(build_root):

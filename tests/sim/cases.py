@@ -98,6 +98,7 @@ FAST = [
     ("fifo", fifo, dict(shape=(1, 3, 4), fold=2, depth=5)),
     ("dwc_down", dwc, dict(shape=(1, 4, 12), fin=6, fout=2)),
     ("dwc_up", dwc, dict(shape=(1, 4, 12), fin=2, fout=4)),
+    ("dwc_non_multiple", dwc, dict(shape=(1, 4, 12), fin=4, fout=6)),
 ]
 
 

@@ -45,3 +45,12 @@ def test_bad_values():
         pack(np.arange(5), 4, 2)
     with pytest.raises(FlowError, match="non-integer"):
         pack(np.array([0.5]), 4, 1)
+
+
+def test_memory_files_of_the_layer_classes_match():
+    """The compiler's memory-file packing must agree with this one (one format, SPEC.md)."""
+    hw = pytest.importorskip("fpga_flow.compiler.hw")
+    rng = np.random.default_rng(3)
+    for bits, fold in [(4, 6), (3, 5), (9, 2), (17, 3)]:
+        x = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), (7, fold))
+        assert hw.pack_words(x, bits) == hex_lines(x, bits, fold, signed=True)
