@@ -134,7 +134,7 @@ def tb_spec(chain: Chain):
     mons = [vl.Port(f"dbg_cnt_{k}", 32) for k, _ in enumerate(chain.fifos())]
     return vl.TbSpec(top=TOP, in_width=pad8(chain.in_width), out_width=pad8(chain.out_width), monitors=mons,
                      dbg=vl.Port("dbg_hs", 2 * (len(chain.stages) + 1)), progress="dbg_fire",
-                     axilite="s_axi_ctrl")
+                     axilite="s_axi_control")
 
 
 def load_design(build_dir) -> RtlDesign:

@@ -24,7 +24,7 @@ class PruneRecipe:
     loss_bound: float = 1.0         # allowed validation metric drop, in points (percent)
     multiple_of: int = 8            # hardware-aware rounding of kept channel counts
     nominal_keep: float = 0.5       # channel fraction used when no checkpoint exists yet
-    lam: float = 5e-3               # SeReNe regularisation strength
+    lam: float = 5e-2               # SeReNe regularisation strength (per step)
 
 
 @dataclass(frozen=True)

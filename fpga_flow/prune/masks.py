@@ -58,14 +58,19 @@ class Masks:
 
 
 def channel_norms(model: nn.Module) -> list[torch.Tensor]:
-    """Effective l2 norm of each output channel: BN-scaled conv weights (|gamma|/sigma * ||W_n||)."""
+    """Magnitude of each output channel: sqrt(scale_n^2 + relu(shift_n)^2), where scale is ||W_n|| without
+    BN and |gamma_n| with BN (BN output has std |gamma| whatever W is: BN-scaled weights would rank by the
+    input statistics instead), shift the bias / BN beta: a channel with no scale but a positive shift is a
+    constant, not a zero, so it ranks high."""
     out = []
     for u in units(model):
         w = u.layer.weight.detach().flatten(1)
         n = torch.linalg.vector_norm(w, dim=1)
+        shift = u.layer.bias.detach() if u.layer.bias is not None else torch.zeros_like(n)
         if u.bn is not None:
-            n = n * (u.bn.weight.detach().abs() / torch.sqrt(u.bn.running_var + u.bn.eps))
-        out.append(n.cpu())
+            n = u.bn.weight.detach().abs()
+            shift = u.bn.bias.detach()
+        out.append(torch.sqrt(n * n + torch.relu(shift) ** 2).cpu())
     return out
 
 

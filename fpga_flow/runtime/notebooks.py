@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from fpga_flow.errors import FlowError
@@ -39,7 +40,7 @@ def run_notebook(path: str | Path, params: dict, out_path: str | Path | None = N
     try:
         client.execute()
     except CellExecutionError as err:
-        last = str(err).strip().splitlines()
+        last = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
         raise FlowError(f"{path.name} failed on backend {params.get('backend')}: {last[-1] if last else err}") from None
     finally:
         if out_path is not None:
