@@ -41,6 +41,7 @@ class FlowConfig:
     wbits: int = 4
     abits: int = 4
     target_fps: float | None = None
+    checkpoint: Path | None = None  # a trained float base-model checkpoint to reuse instead of training
     prune_loss_bound: float | None = None  # allowed val-metric drop in points; None: the model's pruning recipe
     n_test: int = 8  # test images through rtlsim (deploy test data + hardware accuracy)
     bench_repeats: int = 10
@@ -99,9 +100,20 @@ class Flow:
         root = self.cfg.data_root if stage.name == "data" else self.cfg.bdir
         return bool(stage.outputs) and all((root / o).exists() for o in stage.outputs)
 
+    def changed_from(self, old: dict) -> str | None:
+        """The first stage whose settings differ from the ones the build folder was made with."""
+        new = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.cfg).items()}
+        for stage, keys in CONFIG_STAGE:
+            if any(k in old and old[k] != new[k] for k in keys):
+                return stage
+        return None
+
     def run(self, stages: list[Stage]) -> None:
         self.cfg.bdir.mkdir(parents=True, exist_ok=True)
         state = read_json(self.path("flow.json")) or {}
+        first_changed = self.changed_from(state.get("config") or {})
+        if first_changed:
+            console.print(f"settings changed since the last run: re-running from `{first_changed}`", style="yellow")
         state.update(model=self.cfg.model, board=self.cfg.board, task=self.cfg.task,
                      config={k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.cfg).items()})
         state.setdefault("stages", {})
@@ -109,6 +121,7 @@ class Flow:
         stale = False  # once a stage re-runs, every later stage re-runs: its inputs changed
         for i, st in enumerate(stages, 1):
             head = f"[{i}/{len(stages)}] {st.name:<9}"
+            stale = stale or st.name == first_changed
             if not stale and self.done(st):
                 console.print(f"{head} skip: {', '.join(st.outputs)} exist", style="dim", highlight=False)
                 continue
@@ -133,6 +146,18 @@ class Flow:
         write_json(self.path("flow.json"), state)
         if skipped is not None:
             raise skipped
+
+
+# which settings each stage's outputs depend on (a change re-runs that stage and everything after it)
+CONFIG_STAGE = (
+    ("data", ("data", "n_images", "image_size", "seed")),
+    ("train", ("width", "epochs", "checkpoint")),
+    ("prune", ("prune_epochs", "prune_loss_bound")),
+    ("quantize", ("wbits", "abits", "qat_epochs")),
+    ("build", ("target_fps",)),
+    ("rtlsim", ("n_test",)),
+    ("bench", ("bench_repeats",)),
+)
 
 
 def _api(modules: str | tuple[str, ...], *names: str, stage: str):
@@ -177,10 +202,22 @@ def _model_cfg(c: FlowConfig, loaders) -> dict:
 
 
 def st_train(f: Flow) -> None:
-    from fpga_flow.models import build
+    from fpga_flow.models import build, load_checkpoint
     from fpga_flow.models.train import TrainConfig, fit
 
     c = f.cfg
+    if c.checkpoint is not None:  # reuse a trained float model instead of training
+        model, meta = load_checkpoint(c.checkpoint)
+        if meta["name"] != c.base:
+            raise FlowError(f"{c.checkpoint}: a {meta['name']} checkpoint, the flow for {c.model} needs {c.base}")
+        shape = getattr(model, "input_shape", (3, c.image_size, c.image_size))
+        if tuple(shape[1:]) != (c.image_size, c.image_size):
+            raise FlowError(f"{c.checkpoint}: input {tuple(shape[1:])}, the flow runs at {c.image_size}x{c.image_size} "
+                            f"(pass --image-size {shape[-1]})")
+        f.path("checkpoints").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(c.checkpoint, f.path("checkpoints/float.pt"))
+        f.note(f"reusing {c.checkpoint} (metrics: {meta.get('metrics', {})})")
+        return
     loaders = f.loaders()
     cfg = _model_cfg(c, loaders)
     res = fit(build(c.base, **cfg), loaders, c.task, TrainConfig(epochs=c.epochs, seed=c.seed, progress=True),
@@ -189,7 +226,7 @@ def st_train(f: Flow) -> None:
 
 
 def st_prune(f: Flow) -> None:
-    from fpga_flow.models import load_checkpoint, save_checkpoint
+    from fpga_flow.models import load_checkpoint, save_checkpoint, spec
     from fpga_flow.models.train import evaluate
     from fpga_flow.prune.loop import PruneConfig
     from fpga_flow.prune.pipeline import prune_zoo_model
@@ -198,8 +235,6 @@ def st_prune(f: Flow) -> None:
     c = f.cfg
     model, meta = load_checkpoint(f.path("checkpoints/float.pt"))
     loaders = f.loaders()
-    from fpga_flow.models import spec
-
     recipe = spec(c.model).recipe
     bound = c.prune_loss_bound if c.prune_loss_bound is not None else recipe.loss_bound
     cfg = PruneConfig(method=recipe.method, epochs=c.prune_epochs, patience=1, multiple_of=recipe.multiple_of,
@@ -421,23 +456,46 @@ def run_demo(build_root: Path = Path("build"), board: str = "Pynq-Z2", models=("
     rep = write_report(build_root)
     console.print(f"[bold]report[/] {rep.markdown_path} and {rep.html_path}")
     console.print(f"demo: {' and '.join(DEMO_SKIPS)} not run (Yosys and Vivado take longer than the demo's budget): "
-                  f"`fpga-flow bitstream --model <model> --board {board}` resumes the same build folders there")
+                  f"`fpga-flow bitstream --model <model> --board {board} --build-root {build_root}` resumes the "
+                  "same build folders there")
     console.print(f"demo finished in {time.perf_counter() - t0:.0f} s")
     return rep.markdown_path
 
 
+def resolve_config(model: str, board: str, build_root: Path, **given) -> FlowConfig:
+    """Flow settings: the defaults, then those the build folder was made with (so a plain re-run resumes it),
+    then the ones given on the command line (``None`` = not given)."""
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(FlowConfig)}
+    recorded = (read_json(Path(build_root) / f"{model}-{board}" / "flow.json") or {}).get("config") or {}
+    cfg = FlowConfig(model=model, board=board, build_root=Path(build_root))
+    for k, v in recorded.items():
+        if k in fields and k not in ("model", "board", "build_root") and v is not None:
+            setattr(cfg, k, Path(v) if k in ("data", "checkpoint") else v)
+    for k, v in given.items():
+        if v is not None:
+            setattr(cfg, k, v)
+    return cfg
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("bitstream", help="train -> prune -> quantize -> build -> rtlsim -> synth -> bitstream -> deploy (resumable)")
+    @app.command("bitstream", help="train -> prune -> quantize -> build -> rtlsim -> synth -> bitstream -> deploy "
+                                   "(resumable: settings not given are those the build folder was made with)")
     def bitstream(model: str = typer.Option("vgg16-pruned"), board: str = typer.Option("Pynq-Z2"),
                   build_root: Path = typer.Option(Path("build")),
                   data: Path = typer.Option(None, help="ISIC dataset root (default: the synthetic set)"),
-                  image_size: int = typer.Option(64), width: float = typer.Option(0.25),
-                  epochs: int = typer.Option(4), prune_epochs: int = typer.Option(3), qat_epochs: int = typer.Option(1),
-                  wbits: int = typer.Option(4), abits: int = typer.Option(4),
-                  target_fps: float = typer.Option(None), n_images: int = typer.Option(240)) -> None:
-        run_bitstream(FlowConfig(model=model, board=board, build_root=build_root, data=data, image_size=image_size,
-                                 width=width, epochs=epochs, prune_epochs=prune_epochs, qat_epochs=qat_epochs,
-                                 wbits=wbits, abits=abits, target_fps=target_fps, n_images=n_images))
+                  image_size: int = typer.Option(None, help="model input (default 64)"),
+                  width: float = typer.Option(None, help="width multiplier (default 0.25)"),
+                  epochs: int = typer.Option(None, help="float training epochs (default 4)"),
+                  prune_epochs: int = typer.Option(None, help="default 3"),
+                  qat_epochs: int = typer.Option(None, help="default 1"),
+                  wbits: int = typer.Option(None, help="default 4"), abits: int = typer.Option(None, help="default 4"),
+                  target_fps: float = typer.Option(None), n_images: int = typer.Option(None, help="synthetic set size (default 240)"),
+                  checkpoint: Path = typer.Option(None, help="trained float checkpoint of the base model to reuse")) -> None:
+        run_bitstream(resolve_config(model, board, build_root, data=data, image_size=image_size, width=width,
+                                     epochs=epochs, prune_epochs=prune_epochs, qat_epochs=qat_epochs, wbits=wbits,
+                                     abits=abits, target_fps=target_fps, n_images=n_images, checkpoint=checkpoint))
 
     @app.command("demo", help="small vgg16-pruned + segnet-pruned on the synthetic ISIC set, rtlsim, notebooks, report")
     def demo(build_root: Path = typer.Option(Path("build")), board: str = typer.Option("Pynq-Z2")) -> None:

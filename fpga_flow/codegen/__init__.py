@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fpga_flow.codegen.stages import Chain, Stage, build_chain, vname  # noqa: F401
-from fpga_flow.codegen.verilog import TOP, fifo_count_width, pad8, write_top
+from fpga_flow.codegen.verilog import TOP, pad8, write_top
 from fpga_flow.errors import FlowError
 
 __all__ = ["generate", "generate_from_model", "RtlDesign", "load_design", "build_chain", "Chain", "Stage"]

@@ -161,6 +161,13 @@ def validate_deploy(folder: str | Path, *, need_bitfile: bool = False) -> Deploy
                 port = "input (s_axis)" if side == "s" else "output (m_axis)"
                 raise FlowError(f"{hwh}: bitfile {port} stream is {w} bits but io.json expects {want[side]}: "
                                 "bitfile and driver are from different builds")
+    from fpga_flow.runtime.backends.pynq_board import packed_shape
+
+    for side, t in (("input", spec.input), ("output", spec.output)):
+        want = spec.raw.get(side, {}).get("packed_shape")
+        if want is not None and tuple(want[1:]) != packed_shape(t, 1)[1:]:
+            raise FlowError(f"{folder / IO_JSON}: {side} packed_shape {tuple(want)} disagrees with its folded shape "
+                            f"and datatype {packed_shape(t, 1)}")
     inputs = np.load(folder / "test_data" / "inputs.npy", mmap_mode="r")
     c, h, w = spec.input.shape[3], spec.input.shape[1], spec.input.shape[2]
     if inputs.ndim != 4 or tuple(inputs.shape[1:]) != (c, h, w):

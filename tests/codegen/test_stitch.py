@@ -152,3 +152,15 @@ def test_external_weights_stream(tmp_path):
         r = subprocess.run(["yosys", "-q", "-p", f"read_verilog {srcs}; hierarchy -check -top top; proc"],
                            cwd=b / "rtl", capture_output=True, text=True)
         assert r.returncode == 0, r.stderr[-500:]
+
+
+def test_illegal_folding_names_the_layer(tmp_path):
+    from .graphs import chain_model
+
+    rng = np.random.default_rng(0)
+    m = chain_model([("MVAU", dict(MW=6, MH=4, PE=3, SIMD=4, numInputVectors=[1], inputDataType="UINT4",
+                                   weightDataType="INT4", weights=rng.integers(-8, 8, (6, 4)),
+                                   thresholds=np.zeros((0,))))])
+    b = write_build(m, tmp_path / "bad")
+    with pytest.raises(FlowError, match=r"MVAU_0.*(SIMD|PE)"):
+        generate(b)

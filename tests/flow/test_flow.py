@@ -78,3 +78,39 @@ def test_cli_unknown_model_is_one_line_and_nonzero(tmp_path):
                         "--build-root", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "unknown model 'resnet'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_train_reuses_a_given_checkpoint_and_checks_it(tmp_path):
+    from fpga_flow.flow import st_train
+    from fpga_flow.models import build, save_checkpoint
+
+    cfg_m = {"in_size": 32, "width": 0.0625}
+    ck = save_checkpoint(tmp_path / "vgg.pt", build("vgg16", **cfg_m), "vgg16", cfg_m, {"test_balanced_accuracy": 0.5})
+    f = Flow(FlowConfig(build_root=tmp_path / "b", image_size=32, checkpoint=ck))
+    st_train(f)
+    assert (f.cfg.bdir / "checkpoints" / "float.pt").read_bytes() == ck.read_bytes()
+    with pytest.raises(FlowError, match=r"input \(32, 32\), the flow runs at 64x64"):
+        st_train(Flow(FlowConfig(build_root=tmp_path / "c", image_size=64, checkpoint=ck)))
+    seg = save_checkpoint(tmp_path / "seg.pt", build("segnet", **cfg_m), "segnet", cfg_m)
+    with pytest.raises(FlowError, match="a segnet checkpoint, the flow for vgg16-pruned needs vgg16"):
+        st_train(Flow(FlowConfig(build_root=tmp_path / "d", image_size=32, checkpoint=seg)))
+
+
+def test_changed_settings_rerun_from_the_first_affected_stage(tmp_path):
+    calls: list = []
+    stages = [Stage(n, (f"{n}.txt",), _writer(f"{n}.txt", calls)) for n in ("train", "prune", "quantize", "build")]
+    Flow(FlowConfig(build_root=tmp_path, wbits=4)).run(stages)
+    assert calls == ["train.txt", "prune.txt", "quantize.txt", "build.txt"]
+    Flow(FlowConfig(build_root=tmp_path, wbits=4)).run(stages)
+    assert len(calls) == 4  # same settings: all skipped
+    Flow(FlowConfig(build_root=tmp_path, wbits=3)).run(stages)
+    assert calls[4:] == ["quantize.txt", "build.txt"]
+
+
+def test_bitstream_settings_default_to_those_of_the_build_folder(tmp_path):
+    from fpga_flow.flow import resolve_config
+
+    assert resolve_config("vgg16-pruned", "Pynq-Z2", tmp_path).image_size == 64  # nothing recorded: defaults
+    Flow(FlowConfig(build_root=tmp_path, image_size=32, width=0.125, epochs=10)).run([])
+    cfg = resolve_config("vgg16-pruned", "Pynq-Z2", tmp_path, epochs=None, wbits=3)
+    assert (cfg.image_size, cfg.width, cfg.epochs, cfg.wbits, cfg.build_root) == (32, 0.125, 10, 3, tmp_path)

@@ -72,3 +72,25 @@ def test_notebook_on_rtlsim(tmp_path, monkeypatch, task):
     assert any(o.get("output_type") == "display_data" for c in nb["cells"] for o in c.get("outputs", []))
     pred = np.load(b / "deploy" / "test_data" / "expected_pred.npy")
     assert pred.shape == ((2,) if task == "cls" else (2, HW, HW))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="needs yosys")
+def test_synth_and_vivado_stages_then_report(tmp_path, monkeypatch):
+    """Yosys through the flow's synth stage, the Vivado line without vivado, resources in the report."""
+    from fpga_flow.errors import BitstreamSkipped
+    from fpga_flow.flow import st_synth, st_vivado
+    from fpga_flow.report.collect import collect
+    from fpga_flow.report.tables import resources_table
+
+    cfg = tiny_build(tmp_path, "cls", monkeypatch)
+    f = Flow(cfg)
+    st_synth(f)
+    assert (cfg.bdir / "synth" / "report.json").is_file()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(BitstreamSkipped, match="vivado is not on PATH") as info:
+        st_vivado(f)
+    assert info.value.exit_code == 3 and (cfg.bdir / "vivado").is_dir()
+    rows = {r[0]: r for r in resources_table(collect(cfg.bdir)).rows}
+    synth = json.loads((cfg.bdir / "synth" / "report.json").read_text())
+    assert rows["LUT"][2] == f"{synth['total']['lut']:,.0f}" and rows["LUT"][3] == "53,200"

@@ -114,3 +114,16 @@ def test_notebook_runs_on_cpu_reference_backend(tmp_path, task):
     res = json.loads((out / "notebook_results_cpu-onnxruntime.json").read_text())
     assert res["accelerator"]["source"] == "measured" and res["checks"]["images"] == 3
     assert res["speedup_vs_cpu"] > 0
+
+
+def test_io_json_packed_shape_must_agree_with_datatype(cls_build):
+    folder, _ = cls_build
+    out = _deploy(folder)
+    io = json.loads((out / "io.json").read_text())
+    io["input"]["packed_shape"] = [1, 8, 8, 1, 3]  # 3 x INT8 = 3 bytes per word: agrees
+    (out / "io.json").write_text(json.dumps(io))
+    validate_deploy(out)
+    io["input"]["packed_shape"] = [1, 8, 8, 1, 4]
+    (out / "io.json").write_text(json.dumps(io))
+    with pytest.raises(FlowError, match=r"input packed_shape \(1, 8, 8, 1, 4\) disagrees"):
+        validate_deploy(out)
