@@ -124,7 +124,7 @@ def round_depth(maxcount: int) -> int:
 
 
 def size_fifos(build_dir, *, frames: int = 2, seed: int = 0, opt: str = "-O1",
-               caps: tuple[int, ...] = (32, 1024), tolerance: float = 0.005) -> dict:
+               caps: tuple[int, ...] = (32, 256, 1024, 4096), tolerance: float = 0.005) -> dict:
     """Size the FIFOs by simulation; save and return the depths (stage name -> words).
 
     Pass 1 (FINN's largefifo_rtlsim): tensor-sized FIFOs, each depth = its rounded maximum
