@@ -1,18 +1,15 @@
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 warnings.filterwarnings("ignore")
 
 
 @pytest.fixture(scope="session")
 def qonnx_nets(tmp_path_factory):
     """Lazily exported test nets: ``qonnx_nets(name) -> (path, input_shape)`` (exported once)."""
-    import nets
+    from . import nets
 
     root = tmp_path_factory.mktemp("qonnx")
     cache = {}

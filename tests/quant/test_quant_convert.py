@@ -5,7 +5,7 @@ from __future__ import annotations
 import brevitas.nn as qnn
 import pytest
 import torch
-from quant_helpers import randomize_bn
+from .quant_helpers import randomize_bn
 from torch import nn
 
 from fpga_flow.errors import FlowError

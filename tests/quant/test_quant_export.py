@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from quant_helpers import randomize_bn
+from .quant_helpers import randomize_bn
 from torch import nn
 
 from fpga_flow.models import build

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from quant_helpers import loaders
+from .quant_helpers import loaders
 from torch import nn
 
 from fpga_flow.quant import (QATConfig, QuantSpec, calibrate, evaluate, export_qonnx_clean,

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import io_dict, rand_images, tiny_seg
+from .conftest import io_dict, rand_images, tiny_seg
 from fpga_flow.errors import FlowError
 from fpga_flow.runtime.backends.cpu import export_onnx
 from fpga_flow.runtime.deploy import make_deploy, validate_deploy

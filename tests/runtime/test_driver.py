@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import io_dict, rand_images, tiny_seg
+from .conftest import io_dict, rand_images, tiny_seg
 from fpga_flow.errors import FlowError
 from fpga_flow.runtime import Accelerator, Source
 from fpga_flow.runtime.backends.base import Backend, Domain

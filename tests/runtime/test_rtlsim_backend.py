@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from conftest import io_dict, rand_images
+from .conftest import io_dict, rand_images
 from fpga_flow.runtime import Accelerator
 from fpga_flow.runtime.bench import bench_accelerator
 
