@@ -23,6 +23,7 @@ from fpga_flow.prune.regularizers import make_regularizer
 from fpga_flow.prune.rounding import round_mask
 
 METHODS = ("serene", "magnitude", "lobster")
+SCHEDULES = ("plateau", "epoch", "auto")
 
 
 @dataclass
@@ -34,6 +35,10 @@ class PruneConfig:
     momentum: float = 0.9
     lam: float = 1e-3               # regulariser strength (weight decay for magnitude)
     patience: int = 2               # epochs without val-loss improvement before a pruning step
+    schedule: str = "plateau"       # plateau: step after `patience` epochs without val-loss improvement;
+                                    # epoch: step at the end of every epoch (short runs, where a plateau never comes);
+                                    # auto: epoch when epochs <= short_run, else plateau
+    short_run: int = 8
     loss_bound: float = 1.0         # allowed drop of the val metric, in points
     bisect_iters: int = 8
     sens_every: int = 5
@@ -103,6 +108,8 @@ class Pruner:
                  metric_fn: Callable[[nn.Module], float] | None = None):
         if cfg.method not in METHODS:
             raise FlowError(f"unknown pruning method {cfg.method!r}; known: {', '.join(METHODS)}")
+        if cfg.schedule not in SCHEDULES:
+            raise FlowError(f"unknown pruning schedule {cfg.schedule!r}; known: {', '.join(SCHEDULES)}")
         if cfg.granularity not in ("channel", "param"):
             raise FlowError(f"unknown granularity {cfg.granularity!r} (channel, param)")
         self.cfg, self.task, self.loaders = cfg, task, loaders
@@ -154,6 +161,7 @@ class Pruner:
         best_state, best_masks, best_frac, best_score = copy.deepcopy(model.state_dict()), masks.clone(), 0.0, reference
         history: list[dict] = []
         best_loss, wait, stalls, step = float("inf"), 0, 0, 0
+        every_epoch = cfg.schedule == "epoch" or (cfg.schedule == "auto" and cfg.epochs <= cfg.short_run)
         with progress_bar(cfg.progress) as bar:
             job = bar.add_task(f"prune {cfg.method}", total=cfg.epochs, info="")
             for epoch in range(cfg.epochs):
@@ -172,7 +180,7 @@ class Pruner:
                 pruned = False
                 wait = 0 if v["loss"] < best_loss else wait + 1
                 best_loss = min(best_loss, v["loss"])
-                if wait >= cfg.patience:
+                if every_epoch or wait >= cfg.patience:
                     before = _pruned_fraction(masks, cfg.granularity)
                     room = s >= floor  # a step can only prune when we are above the floor
                     masks, _ = self.prune_step(masks, floor)

@@ -102,7 +102,7 @@ def test_driver_copy_runs_without_the_host_stack(cls_build, tmp_path):
 
 @pytest.mark.parametrize("task", ["cls", "seg"])
 def test_notebook_runs_on_cpu_reference_backend(tmp_path, task):
-    from conftest import tiny_cls
+    from .conftest import tiny_cls
 
     if task == "cls":
         (tmp_path / "io.json").write_text(json.dumps(io_dict("cls")))
