@@ -36,7 +36,9 @@ class FlowConfig:
     image_size: int = 64  # model input (square)
     width: float = 0.25  # width multiplier of the base model
     epochs: int = 4
-    prune_epochs: int = 3
+    prune_epochs: int = 20  # SeReNe epochs: a pruning step after each, lr and lambda cosine-annealed to 0
+    prune_lam: float | None = None  # SeReNe lambda; None: the model's pruning recipe
+    prune_lr: float = 3e-3
     qat_epochs: int = 1
     wbits: int = 4
     abits: int = 4
@@ -152,7 +154,7 @@ class Flow:
 CONFIG_STAGE = (
     ("data", ("data", "n_images", "image_size", "seed")),
     ("train", ("width", "epochs", "checkpoint")),
-    ("prune", ("prune_epochs", "prune_loss_bound")),
+    ("prune", ("prune_epochs", "prune_loss_bound", "prune_lam", "prune_lr")),
     ("quantize", ("wbits", "abits", "qat_epochs")),
     ("build", ("target_fps",)),
     ("rtlsim", ("n_test",)),
@@ -227,7 +229,7 @@ def st_train(f: Flow) -> None:
 
 def st_prune(f: Flow) -> None:
     from fpga_flow.models import load_checkpoint, save_checkpoint, spec
-    from fpga_flow.models.train import evaluate
+    from fpga_flow.models.train import evaluate, main_metric
     from fpga_flow.prune.loop import PruneConfig
     from fpga_flow.prune.pipeline import prune_zoo_model
     from fpga_flow.runtime.backends.cpu import export_onnx
@@ -237,15 +239,25 @@ def st_prune(f: Flow) -> None:
     loaders = f.loaders()
     recipe = spec(c.model).recipe
     bound = c.prune_loss_bound if c.prune_loss_bound is not None else recipe.loss_bound
-    cfg = PruneConfig(method=recipe.method, epochs=c.prune_epochs, patience=1, multiple_of=recipe.multiple_of,
-                      loss_bound=bound, lam=recipe.lam, seed=c.seed)
+    lam = c.prune_lam if c.prune_lam is not None else recipe.lam
+    # a short run never sees a validation-loss plateau: prune after every epoch, anneal lr and lambda
+    cfg = PruneConfig(method=recipe.method, epochs=c.prune_epochs, schedule="epoch", lr=c.prune_lr,
+                      multiple_of=recipe.multiple_of, loss_bound=bound, lam=lam, seed=c.seed)
     p = prune_zoo_model(c.model, model, meta["config"], loaders, c.task, cfg, multiple_of=recipe.multiple_of)
-    f.note(p.result.message)
+    metric = main_metric(c.task)
+    n_val = len(loaders["val"].dataset)
+    f.note(f"SeReNe: {c.prune_epochs} epochs, lambda {lam}, lr {c.prune_lr}; bound {bound} points of validation "
+           f"{metric} on {n_val} validation images")
+    f.note(p.result.message + ("" if p.result.bound_met else " [bound NOT met]"))
     f.note(f"channels pruned {p.report.channels_pruned_pct:.1f} %, MACs x{p.report.macs_ratio:.2f} "
-           f"(hardware-friendly multiples of 8)")
+           f"(hardware-friendly multiples of {recipe.multiple_of})")
     (f.path("prune_report.md")).write_text(p.report.layers_markdown() + "\n")
     write_json(f.path("prune_report.json"), p.report.to_dict())
     metrics = {"pruned_fraction": p.result.pruned_fraction, **evaluate(p.model, loaders["test"], c.task)}
+    before = meta.get("metrics", {}).get(f"test_{metric}")
+    f.note(f"val {metric} {p.report.metric_before:.2f} -> {p.report.metric_after:.2f} (simplified model); test "
+           + (f"{100 * before:.2f} -> " if isinstance(before, (int, float)) else "")
+           + f"{100 * metrics[metric]:.2f} ({len(loaders['test'].dataset)} test images)")
     save_checkpoint(f.path("checkpoints/pruned.pt"), p.model, c.base, p.config, metrics)
     shutil.copy2(f.path("checkpoints/pruned.pt"), f.path("model.pt"))  # the float model the CPU rows run
     export_onnx(p.model, f.path("model.onnx"), (1, 3, c.image_size, c.image_size))
@@ -429,13 +441,14 @@ def run_bitstream(cfg: FlowConfig) -> Flow:
 
 
 DEMO_SKIPS = ("synth", "vivado")
-# Sized to finish both models in <= 15 min on 2 cores (training ~ a minute each). The validation split
-# holds ~30 images, where one image is ~3 points: the pruning loss bound is 6 points (2 images) here.
+# Sized to finish both models well under 15 min on 2 cores (training + pruning ~ 1-2 min per model). 800
+# images give 120 validation images (15 per class: one image is 0.83 points of balanced accuracy), so the
+# issue's 1-point bound is kept; SeReNe runs 20 epochs with a pruning step after each (prune/README.md).
 DEMO = {
-    "vgg16-pruned": dict(n_images=240, image_size=32, width=0.125, epochs=10, prune_epochs=3, qat_epochs=1, n_test=8,
-                         bench_repeats=10, prune_loss_bound=6.0),
-    "segnet-pruned": dict(n_images=160, image_size=32, width=0.125, epochs=8, prune_epochs=3, qat_epochs=1, n_test=8,
-                          bench_repeats=10, prune_loss_bound=6.0),
+    "vgg16-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
+                         bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
+    "segnet-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
+                          bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
 }
 
 
@@ -488,7 +501,7 @@ def register(app: typer.Typer) -> None:
                   image_size: int = typer.Option(None, help="model input (default 64)"),
                   width: float = typer.Option(None, help="width multiplier (default 0.25)"),
                   epochs: int = typer.Option(None, help="float training epochs (default 4)"),
-                  prune_epochs: int = typer.Option(None, help="default 3"),
+                  prune_epochs: int = typer.Option(None, help="SeReNe epochs (default 20)"),
                   qat_epochs: int = typer.Option(None, help="default 1"),
                   wbits: int = typer.Option(None, help="default 4"), abits: int = typer.Option(None, help="default 4"),
                   target_fps: float = typer.Option(None), n_images: int = typer.Option(None, help="synthetic set size (default 240)"),

@@ -9,6 +9,7 @@ meets the bound; stop when steps stop pruning, when ``target`` is reached, or af
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -39,6 +40,8 @@ class PruneConfig:
                                     # epoch: step at the end of every epoch (short runs, where a plateau never comes);
                                     # auto: epoch when epochs <= short_run, else plateau
     short_run: int = 8
+    anneal: bool | None = None      # cosine-anneal lr and lambda to 0 over the run (None: with the epoch schedule),
+                                    # so that the last epochs settle and their pruning steps see a converged model
     loss_bound: float = 1.0         # allowed drop of the val metric, in points
     bisect_iters: int = 8
     sens_every: int = 5
@@ -162,12 +165,20 @@ class Pruner:
         history: list[dict] = []
         best_loss, wait, stalls, step = float("inf"), 0, 0, 0
         every_epoch = cfg.schedule == "epoch" or (cfg.schedule == "auto" and cfg.epochs <= cfg.short_run)
+        anneal = every_epoch if cfg.anneal is None else cfg.anneal
+        total = max(1, cfg.epochs * len(self.loaders["train"]))
         with progress_bar(cfg.progress) as bar:
             job = bar.add_task(f"prune {cfg.method}", total=cfg.epochs, info="")
             for epoch in range(cfg.epochs):
                 model.train()
                 for x, y in self.loaders["train"]:
                     x, y = x.to(self.device), torch.as_tensor(y).to(self.device)
+                    if anneal:
+                        f = 0.5 * (1 + math.cos(math.pi * step / total))
+                        for g in opt.param_groups:
+                            g["lr"] = cfg.lr * f
+                        if reg is not None:
+                            reg.lam = cfg.lam * f
                     opt.zero_grad(set_to_none=True)
                     criterion(model(x), y).backward()
                     opt.step()

@@ -1,7 +1,8 @@
 """Per-step regularised updates applied after ``optimizer.step()``.
 
 - SeReNe: w <- w - lambda * w * ReLU(1 - S-bar_n) for all parameters of hidden neuron n
-  (weights, bias, BN scale and shift), S-bar the normalised neuron sensitivity.
+  (weights, bias, BN scale and shift), S-bar the normalised neuron sensitivity. With BN, its running
+  mean/var are scaled with the weights (x -> c x gives mean c mu, var c^2 var) so that eval mode stays consistent.
 - LOBSTER: w <- w - lambda * w * ReLU(1 - |dL/dw|) per parameter (loss-based sensitivity).
 - magnitude ("l2 + pruning"): plain weight decay, handled by the optimizer.
 """
@@ -33,6 +34,10 @@ class SereneRegularizer:
                 for p in params:
                     if p is not None:
                         p.mul_(shrink.view(-1, *([1] * (p.dim() - 1))))
+                if u.bn is not None:  # BN's running statistics follow its input, which the shrink just scaled:
+                    # without this, eval-mode BN normalises the shrunk channel with stale statistics
+                    u.bn.running_mean.mul_(shrink)
+                    u.bn.running_var.mul_(shrink * shrink)
 
 
 class LobsterRegularizer:
