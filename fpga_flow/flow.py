@@ -448,7 +448,7 @@ DEMO = {
     "vgg16-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
                          bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
     "segnet-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
-                          bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
+                          bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.2, prune_lr=3e-3),
 }
 
 

@@ -12,9 +12,8 @@ from typing import Any
 
 from fpga_flow.errors import FlowError
 from fpga_flow.synth.yosys import COMMENT_RE, IDENT_RE, MODULE_RE
+from fpga_flow.sim.verilator import HLS_DIR  # one place knows where hls/ lives
 
-REPO = Path(__file__).resolve().parents[2]
-HLS_DIR = REPO / "hls"
 SKIP_DIRS = {"test", "tests", "tb", "sim", "obj_dir"}
 
 

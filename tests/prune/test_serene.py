@@ -53,3 +53,50 @@ def test_unreachable_target_returns_best_and_says_so(trained) -> None:
     assert res.target_met is False and res.bound_met
     assert "target 95% not reachable within the bound: best model found returned" in res.message
     assert res.final >= res.reference
+
+
+def test_epoch_schedule_prunes_in_a_short_run(trained) -> None:
+    # 3 epochs: a plateau schedule may never see one; the epoch schedule takes a step after every epoch
+    res, simple, loaders = _run(trained, method="serene", lam=0.2, epochs=3, schedule="epoch")
+    assert res.bound_met and res.final >= res.reference - 1.0
+    assert res.pruned_fraction > 0.2
+    assert sum(simple.channels) < sum(CH)
+    assert 100 * evaluate(simple.model, loaders["val"], "digits")["accuracy"] == pytest.approx(res.final)
+
+
+def test_unknown_schedule(trained) -> None:
+    from fpga_flow.errors import FlowError
+
+    with pytest.raises(FlowError, match="unknown pruning schedule 'weekly'"):
+        _run(trained, method="serene", schedule="weekly")
+
+
+def test_serene_shrink_keeps_bn_running_stats_consistent() -> None:
+    # shrinking a channel's conv weight by c scales its BN input by c: the running mean/var must follow,
+    # or eval mode normalises the shrunk channel with stale statistics
+    import copy
+
+    from fpga_flow.prune.graph import units
+    from fpga_flow.prune.regularizers import SereneRegularizer
+
+    torch.manual_seed(0)
+    m = build("vgg16", in_size=32, width=1 / 16, num_classes=9)
+    x = torch.randn(8, 3, 32, 32)
+
+    def stats(net):
+        bn = units(net)[0].bn
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative: exactly the statistics of x
+        net.train()
+        with torch.no_grad():
+            net(x)
+        return bn.running_mean.clone(), bn.running_var.clone()
+
+    stats(m)
+    reg = SereneRegularizer(lam=0.5)
+    reg(m, x, 0)
+    mean, var = units(m)[0].bn.running_mean.clone(), units(m)[0].bn.running_var.clone()
+    ref_mean, ref_var = stats(copy.deepcopy(m))
+    assert (reg.insensitivity[0] > 0).any()
+    assert torch.allclose(mean, ref_mean, atol=1e-5)
+    assert torch.allclose(var, ref_var, rtol=1e-3, atol=1e-6)

@@ -19,6 +19,8 @@ from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.custom_op.base import CustomOp
 
+from fpga_flow.sim.packing import hex_lines, ints_to_words, unpack, word_bytes
+
 DOMAIN = "fpga_flow.compiler.hw"
 
 
@@ -84,32 +86,16 @@ def to_twos(v: np.ndarray, bits: int) -> np.ndarray:
 
 
 def pack_words(elems: np.ndarray, bits: int) -> list[str]:
-    """Pack a 2-D array (words × elements) into hex lines: element j in bits [j*B, (j+1)*B)."""
+    """Memory-file hex lines of a 2-D array (words × elements) of signed values, per hls/SPEC.md."""
     elems = np.asarray(elems)
     assert elems.ndim == 2
-    nchars = max(1, math.ceil(elems.shape[1] * bits / 4))
-    mask = (1 << bits) - 1
-    lines = []
-    for row in elems.tolist():
-        w = 0
-        for j, e in enumerate(row):
-            w |= (int(e) & mask) << (j * bits)
-        lines.append(format(w, f"0{nchars}x"))
-    return lines
+    return hex_lines(elems, bits, fold=elems.shape[1], signed=True)
 
 
 def unpack_words(lines: list[str], n_elems: int, bits: int, signed: bool) -> np.ndarray:
     """Inverse of :func:`pack_words`."""
-    mask = (1 << bits) - 1
-    out = np.zeros((len(lines), n_elems), dtype=np.int64)
-    for i, line in enumerate(lines):
-        w = int(line, 16)
-        for j in range(n_elems):
-            e = (w >> (j * bits)) & mask
-            if signed and e >> (bits - 1):
-                e -= 1 << bits
-            out[i, j] = e
-    return out
+    words = ints_to_words([int(line, 16) for line in lines], word_bytes(n_elems * bits))
+    return unpack(words, bits, n_elems, signed).reshape(len(lines), n_elems)
 
 
 def multithreshold_count(acc: np.ndarray, thr: np.ndarray) -> np.ndarray:
@@ -359,3 +345,28 @@ def make_single_node_model(op_type: str, name: str | None = None, **attrs: Any):
     model.set_tensor_datatype("inp", op.input_datatype())
     model.set_tensor_datatype("outp", op.output_datatype())
     return model
+
+
+class PassThroughStreamOp(HWCustomOp):
+    """A layer whose words carry ``fold_attr`` elements of one datatype in and out
+    (max-pool, upsample, SWG): the fold, the datatype and the divisibility rule live here once."""
+
+    fold_attr: ClassVar[str] = "PE"
+    channels_attr: ClassVar[str] = "NumChannels"
+
+    def in_fold(self) -> int:
+        return self.get_nodeattr(self.fold_attr)
+
+    def out_fold(self) -> int:
+        return self.in_fold()
+
+    def input_datatype(self):
+        return DataType[self.get_nodeattr("inputDataType")]
+
+    def output_datatype(self):
+        return self.input_datatype()
+
+    def check_folding(self) -> list[str]:
+        channels, fold = self.get_nodeattr(self.channels_attr), self.in_fold()
+        return [] if channels % fold == 0 else [
+            f"{self.channels_attr}={channels} not divisible by {self.fold_attr}={fold}"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import HWCustomOp, Resources, bram18_count
+from .base import HWCustomOp, PassThroughStreamOp, Resources, bram18_count
 
 
 @dataclass
@@ -20,11 +20,13 @@ class MaxPoolAttrs:
     inputDataType: str = "UINT4"
 
 
-class StreamingMaxPool(HWCustomOp):
+class StreamingMaxPool(PassThroughStreamOp):
     """k×k max, stride k, output ``floor(IFM/K)`` (trailing rows/cols dropped)."""
 
     Attrs = MaxPoolAttrs
     rtl_module = "maxpool"
+    fold_attr = "PE"
+    channels_attr = "NumChannels"
 
     def normal_input_shape(self):
         a = self.attrs
@@ -34,19 +36,6 @@ class StreamingMaxPool(HWCustomOp):
         a = self.attrs
         return (1, a.IFMDim[0] // a.PoolDim, a.IFMDim[1] // a.PoolDim, a.NumChannels)
 
-    def in_fold(self):
-        return self.get_nodeattr("PE")
-
-    out_fold = in_fold
-
-    def input_datatype(self):
-        return DataType[self.get_nodeattr("inputDataType")]
-
-    output_datatype = input_datatype
-
-    def check_folding(self):
-        a = self.attrs
-        return [] if a.NumChannels % a.PE == 0 else [f"NumChannels={a.NumChannels} not divisible by PE={a.PE}"]
 
     def execute_numpy(self, x):
         a = self.attrs

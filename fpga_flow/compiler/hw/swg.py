@@ -6,9 +6,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from qonnx.core.datatype import DataType
 
-from .base import HWCustomOp, Resources, bram18_count
+from .base import PassThroughStreamOp, Resources, bram18_count
 
 
 @dataclass
@@ -23,11 +22,13 @@ class SWGAttrs:
     ram_style: str = "auto"
 
 
-class ConvolutionInputGenerator(HWCustomOp):
+class ConvolutionInputGenerator(PassThroughStreamOp):
     """Output ``(1, OFM_H, OFM_W, K_H·K_W·CH)``, row ``(kh·K_W + kw)·CH + c``; padding value 0."""
 
     Attrs = SWGAttrs
     rtl_module = "swg"
+    fold_attr = "SIMD"
+    channels_attr = "IFMChannels"
 
     def dims(self):
         a = self.attrs
@@ -47,19 +48,6 @@ class ConvolutionInputGenerator(HWCustomOp):
         H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
         return (1, oh, ow, kh * kw * self.get_nodeattr("IFMChannels"))
 
-    def in_fold(self):
-        return self.get_nodeattr("SIMD")
-
-    out_fold = in_fold
-
-    def input_datatype(self):
-        return DataType[self.get_nodeattr("inputDataType")]
-
-    output_datatype = input_datatype
-
-    def check_folding(self):
-        a = self.attrs
-        return [] if a.IFMChannels % a.SIMD == 0 else [f"IFMChannels={a.IFMChannels} not divisible by SIMD={a.SIMD}"]
 
     def execute_numpy(self, x):
         H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()

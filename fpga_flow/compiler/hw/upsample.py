@@ -6,9 +6,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from qonnx.core.datatype import DataType
 
-from .base import HWCustomOp, Resources, bram18_count
+from .base import PassThroughStreamOp, Resources, bram18_count
 
 
 @dataclass
@@ -20,11 +19,13 @@ class UpsampleAttrs:
     inputDataType: str = "UINT4"
 
 
-class UpsampleNearestNeighbour(HWCustomOp):
+class UpsampleNearestNeighbour(PassThroughStreamOp):
     """``out[y,x,c] = in[y//S, x//S, c]``; one input row buffered."""
 
     Attrs = UpsampleAttrs
     rtl_module = "upsample"
+    fold_attr = "PE"
+    channels_attr = "NumChannels"
 
     def normal_input_shape(self):
         a = self.attrs
@@ -34,19 +35,6 @@ class UpsampleNearestNeighbour(HWCustomOp):
         a = self.attrs
         return (1, a.IFMDim[0] * a.Scale, a.IFMDim[1] * a.Scale, a.NumChannels)
 
-    def in_fold(self):
-        return self.get_nodeattr("PE")
-
-    out_fold = in_fold
-
-    def input_datatype(self):
-        return DataType[self.get_nodeattr("inputDataType")]
-
-    output_datatype = input_datatype
-
-    def check_folding(self):
-        a = self.attrs
-        return [] if a.NumChannels % a.PE == 0 else [f"NumChannels={a.NumChannels} not divisible by PE={a.PE}"]
 
     def execute_numpy(self, x):
         s = self.get_nodeattr("Scale")
