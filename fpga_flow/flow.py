@@ -37,7 +37,7 @@ class FlowConfig:
     width: float = 0.25  # width multiplier of the base model
     epochs: int = 4
     prune_epochs: int = 20  # SeReNe epochs: a pruning step after each, lr and lambda cosine-annealed to 0
-    prune_lam: float | None = None  # SeReNe lambda; None: the model's pruning recipe
+    prune_lam: float | None = 0.15  # SeReNe lambda (the recipe's 0.05 is for 45-epoch runs); None: the recipe's
     prune_lr: float = 3e-3
     qat_epochs: int = 1
     wbits: int = 4
@@ -448,7 +448,7 @@ DEMO = {
     "vgg16-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
                          bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
     "segnet-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
-                          bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.2, prune_lr=3e-3),
+                          bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
 }
 
 

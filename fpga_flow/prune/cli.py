@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
         stall: int = typer.Option(3, "--stall", help="stop after this many steps that prune nothing (isic)"),
         schedule: str = typer.Option("plateau", "--schedule", help="plateau | epoch (a pruning step after every "
                                      "epoch, lr and lambda cosine-annealed to 0: short runs) | auto (isic)"),
+        recover: float = typer.Option(0.0, "--recover", help="epoch schedule: last fraction of the run with lambda 0 "
+                                      "(fine-tuning only) (isic)"),
         batch_size: int = typer.Option(32, "--batch-size"),
         seed: int = typer.Option(0, "--seed"),
         out: Optional[Path] = typer.Option(None, "--out", help="write the pruned+simplified checkpoint"),
@@ -68,7 +70,7 @@ def register(app: typer.Typer) -> None:
         loaders = get_loaders(data, task, image_size=net.input_shape[-1], batch_size=batch_size, seed=seed)
         cfg = PruneConfig(method=method, granularity=granularity, epochs=epochs, lam=lam, lr=lr, loss_bound=bound,
                           multiple_of=multiple_of, target=target, seed=seed, patience=patience,
-                          stall=stall, schedule=schedule)
+                          stall=stall, schedule=schedule, recover=recover)
         p = prune_zoo_model(base, net, meta["config"], loaders, task, cfg, multiple_of)
         text = _zoo_text(p)
         print(text)

@@ -1,6 +1,7 @@
 """The regularise-and-prune loop shared by SeReNe and the baselines.
 
-Train with the method's regulariser; when the validation loss plateaus, take a pruning step: zero the
+Train with the method's regulariser; when the validation loss plateaus (or after every epoch with
+``schedule="epoch"``, lr and lambda cosine-annealed to 0: short runs), take a pruning step: zero the
 lowest-magnitude parameters (or channels) below a threshold found by bisection so that the validation
 metric stays within ``loss_bound`` points of the unpruned reference. Keep the most pruned snapshot that
 meets the bound; stop when steps stop pruning, when ``target`` is reached, or after ``epochs``.
@@ -42,6 +43,8 @@ class PruneConfig:
     short_run: int = 8
     anneal: bool | None = None      # cosine-anneal lr and lambda to 0 over the run (None: with the epoch schedule),
                                     # so that the last epochs settle and their pruning steps see a converged model
+    recover: float = 0.0            # with anneal: lambda reaches 0 this fraction of the run before the end, so that the
+                                    # last epochs fine-tune the shrunk model back above the bound and prune what stayed small
     loss_bound: float = 1.0         # allowed drop of the val metric, in points
     bisect_iters: int = 8
     sens_every: int = 5
@@ -178,7 +181,8 @@ class Pruner:
                         for g in opt.param_groups:
                             g["lr"] = cfg.lr * f
                         if reg is not None:
-                            reg.lam = cfg.lam * f
+                            t = min(1.0, step / max(1.0, (1 - cfg.recover) * total))
+                            reg.lam = cfg.lam * 0.5 * (1 + math.cos(math.pi * t))
                     opt.zero_grad(set_to_none=True)
                     criterion(model(x), y).backward()
                     opt.step()
