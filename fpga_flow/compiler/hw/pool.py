@@ -25,8 +25,6 @@ class StreamingMaxPool(PassThroughStreamOp):
 
     Attrs = MaxPoolAttrs
     rtl_module = "maxpool"
-    fold_attr = "PE"
-    channels_attr = "NumChannels"
 
     def normal_input_shape(self):
         a = self.attrs
@@ -35,7 +33,6 @@ class StreamingMaxPool(PassThroughStreamOp):
     def normal_output_shape(self):
         a = self.attrs
         return (1, a.IFMDim[0] // a.PoolDim, a.IFMDim[1] // a.PoolDim, a.NumChannels)
-
 
     def execute_numpy(self, x):
         a = self.attrs

@@ -48,7 +48,6 @@ class ConvolutionInputGenerator(PassThroughStreamOp):
         H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
         return (1, oh, ow, kh * kw * self.get_nodeattr("IFMChannels"))
 
-
     def execute_numpy(self, x):
         H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
         C = self.get_nodeattr("IFMChannels")

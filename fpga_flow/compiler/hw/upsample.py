@@ -24,8 +24,6 @@ class UpsampleNearestNeighbour(PassThroughStreamOp):
 
     Attrs = UpsampleAttrs
     rtl_module = "upsample"
-    fold_attr = "PE"
-    channels_attr = "NumChannels"
 
     def normal_input_shape(self):
         a = self.attrs
@@ -34,7 +32,6 @@ class UpsampleNearestNeighbour(PassThroughStreamOp):
     def normal_output_shape(self):
         a = self.attrs
         return (1, a.IFMDim[0] * a.Scale, a.IFMDim[1] * a.Scale, a.NumChannels)
-
 
     def execute_numpy(self, x):
         s = self.get_nodeattr("Scale")
