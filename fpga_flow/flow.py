@@ -228,6 +228,8 @@ def st_train(f: Flow) -> None:
 
 
 def st_prune(f: Flow) -> None:
+    import torch
+
     from fpga_flow.models import load_checkpoint, save_checkpoint, spec
     from fpga_flow.models.train import evaluate, main_metric
     from fpga_flow.prune.loop import PruneConfig
@@ -241,9 +243,15 @@ def st_prune(f: Flow) -> None:
     bound = c.prune_loss_bound if c.prune_loss_bound is not None else recipe.loss_bound
     lam = c.prune_lam if c.prune_lam is not None else recipe.lam
     # a short run never sees a validation-loss plateau: prune after every epoch, anneal lr and lambda
+    # ... and let lambda reach 0 with 30 % of the run left, so the model can climb back within the bound
     cfg = PruneConfig(method=recipe.method, epochs=c.prune_epochs, schedule="epoch", lr=c.prune_lr,
-                      multiple_of=recipe.multiple_of, loss_bound=bound, lam=lam, seed=c.seed)
-    p = prune_zoo_model(c.model, model, meta["config"], loaders, c.task, cfg, multiple_of=recipe.multiple_of)
+                      multiple_of=recipe.multiple_of, loss_bound=bound, lam=lam, seed=c.seed, recover=0.3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # multi-threaded reductions make the bound check differ from run to run
+    try:
+        p = prune_zoo_model(c.model, model, meta["config"], loaders, c.task, cfg, multiple_of=recipe.multiple_of)
+    finally:
+        torch.set_num_threads(threads)
     metric = main_metric(c.task)
     n_val = len(loaders["val"].dataset)
     f.note(f"SeReNe: {c.prune_epochs} epochs, lambda {lam}, lr {c.prune_lr}; bound {bound} points of validation "
@@ -445,8 +453,10 @@ DEMO_SKIPS = ("synth", "vivado")
 # images give 120 validation images (15 per class: one image is 0.83 points of balanced accuracy), so the
 # issue's 1-point bound is kept; SeReNe runs 20 epochs with a pruning step after each (prune/README.md).
 DEMO = {
+    # vgg16: lr 1e-3 / lambda 0.2 (recover 0.3) pruned 71 % within the bound on one thread (3e-3 / 0.15: 0 %, the model never
+    # climbed back within 1 point of its float score)
     "vgg16-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
-                         bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
+                         bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.2, prune_lr=1e-3),
     "segnet-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
                           bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
 }
