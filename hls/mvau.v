@@ -5,8 +5,10 @@
 // WEIGHT_FILE: NF*SF lines; line nf*SF+sf, element pe*SIMD+s = W[sf*SIMD+s, nf*PE+pe].
 // THRESH_FILE: NF lines; line nf, element pe*N_THR+t = T[nf*PE+pe, t].
 // The input vector is read during nf = 0 and replayed from a buffer for nf > 0, so the
-// unit runs one (nf, sf) step per cycle: NF*SF cycles per vector. Three pipeline stages
-// (ROM read / MAC / activation), global stall on output backpressure.
+// unit runs one (nf, sf) step per cycle: NF*SF cycles per vector. Five pipeline stages
+// (ROM read / products / adder tree / accumulate / activation), global stall on output
+// backpressure. Products and tree sums are registered so that the longest combinational path
+// is one multiplier or one adder tree, not both plus the accumulator.
 // EXT_WEIGHTS = 1 (mem_mode=external): no weight ROM; the weight words (same order as the
 // lines of WEIGHT_FILE, NF*SF per input vector, repeated for every vector) arrive on the
 // extra AXI-stream s_axis_w (tie its tvalid to 0 when EXT_WEIGHTS = 0).
@@ -48,7 +50,9 @@ module mvau #(
     localparam SFW = (SF > 1) ? $clog2(SF) : 1;
     localparam WAW = (WD > 1) ? $clog2(WD) : 1;
     localparam XW = IN_BITS + 1;
-    localparam PW = XW + W_BITS;
+    // exact product width: x (IN_BITS, unsigned or signed) times w (W_BITS, signed) fits IN_BITS+W_BITS
+    localparam PW = IN_BITS + W_BITS;
+    localparam TSW = PW + ((SIMD > 1) ? $clog2(SIMD) : 0);    // adder tree output width
     localparam N_THR = (ACT_BITS > 0) ? (1 << ACT_BITS) - 1 : 1;
     localparam TW = PE * N_THR * THR_BITS;
 
@@ -115,35 +119,61 @@ module mvau #(
         end
     end
 
-    // ---- stage B: PE x SIMD products, adder tree, accumulation ----
+    // ---- stage M: PE x SIMD products (exact width, registered) ----
     wire [XWORD-1:0] x = a_src ? xb_q : xi_q;
-    reg [PE*ACC_BITS-1:0] acc, res;
-    wire [PE*ACC_BITS-1:0] sum;
-    reg b_valid;
-    genvar gp, gs, gi;
+    reg [PE*SIMD*PW-1:0] prod_q;
+    reg m_valid, m_first, m_last;
+    reg [NFW-1:0] m_nf;
+    genvar gp, gs;
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
-            // heap-ordered adder tree: leaves tr[SIMD..2*SIMD-1], node i = tr[2i] + tr[2i+1], root tr[1]
-            wire [ACC_BITS-1:0] tr [1:2*SIMD-1] /*verilator split_var*/;
             for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_simd
                 wire signed [XW-1:0] xs = {(IN_SIGNED != 0) ? x[gs*IN_BITS + IN_BITS - 1] : 1'b0,
                                            x[gs*IN_BITS +: IN_BITS]};
                 wire signed [W_BITS-1:0] ws = w_q[(gp*SIMD + gs)*W_BITS +: W_BITS];
                 wire signed [PW-1:0] pr = xs * ws;
-                wire signed [ACC_BITS-1:0] pe_ext = pr;
-                assign tr[SIMD + gs] = pe_ext;
+                always @(posedge ap_clk) if (en) prod_q[(gp*SIMD + gs)*PW +: PW] <= pr;
             end
-            for (gi = 1; gi < SIMD; gi = gi + 1) begin : g_tree
-                assign tr[gi] = tr[2*gi] + tr[2*gi + 1];
-            end
-            assign sum[gp*ACC_BITS +: ACC_BITS] = (a_first ? {ACC_BITS{1'b0}} : acc[gp*ACC_BITS +: ACC_BITS]) + tr[1];
+        end
+    endgenerate
+
+    // ---- stage P: one adder tree per PE (registered) ----
+    reg [PE*TSW-1:0] tsum_q;
+    reg p_valid, p_first, p_last;
+    reg [NFW-1:0] p_nf;
+    generate
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_tree
+            wire [TSW-1:0] t;
+            add_tree #(.N(SIMD), .IN_W(PW), .OUT_W(TSW)) u_tree (.in(prod_q[gp*SIMD*PW +: SIMD*PW]), .out(t));
+            always @(posedge ap_clk) if (en) tsum_q[gp*TSW +: TSW] <= t;
         end
     endgenerate
 
     always @(posedge ap_clk) begin
-        if (en && a_valid) begin
+        if (!ap_rst_n) begin
+            m_valid <= 1'b0; m_first <= 1'b0; m_last <= 1'b0; m_nf <= 0;
+            p_valid <= 1'b0; p_first <= 1'b0; p_last <= 1'b0; p_nf <= 0;
+        end else if (en) begin
+            m_valid <= a_valid; m_first <= a_first; m_last <= a_last; m_nf <= a_nf;
+            p_valid <= m_valid; p_first <= m_first; p_last <= m_last; p_nf <= m_nf;
+        end
+    end
+
+    // ---- stage B: accumulation ----
+    reg [PE*ACC_BITS-1:0] acc, res;
+    wire [PE*ACC_BITS-1:0] sum;
+    reg b_valid;
+    generate
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_acc
+            wire signed [ACC_BITS-1:0] t = $signed(tsum_q[gp*TSW +: TSW]);
+            assign sum[gp*ACC_BITS +: ACC_BITS] = (p_first ? {ACC_BITS{1'b0}} : acc[gp*ACC_BITS +: ACC_BITS]) + t;
+        end
+    endgenerate
+
+    always @(posedge ap_clk) begin
+        if (en && p_valid) begin
             acc <= sum;
-            if (a_last) res <= sum;
+            if (p_last) res <= sum;
         end
     end
 
@@ -158,7 +188,7 @@ module mvau #(
             initial $readmemh(THRESH_FILE, tmem);
         end
         reg [TW-1:0] thr_q;
-        always @(posedge ap_clk) if (en && a_valid && a_last) thr_q <= tmem[a_nf];
+        always @(posedge ap_clk) if (en && p_valid && p_last) thr_q <= tmem[p_nf];
         wire [PE*ACT_BITS-1:0] y;
         thresh_core #(.PE(PE), .V_BITS(ACC_BITS), .V_SIGNED(1), .THR_BITS(THR_BITS),
                       .ACT_BITS(ACT_BITS), .ACT_BIAS(ACT_BIAS)) u_thr (.v(res), .thr(thr_q), .y(y));
@@ -171,7 +201,7 @@ module mvau #(
         if (!ap_rst_n) begin
             b_valid <= 1'b0; out_valid <= 1'b0;
         end else if (en) begin
-            b_valid <= a_valid && a_last;
+            b_valid <= p_valid && p_last;
             out_valid <= b_valid;
         end
     end

@@ -19,7 +19,7 @@ from fpga_flow.errors import FlowError
 
 FOLD_ATTRS = {
     "MVAU": ("PE", "SIMD", "mem_mode", "ram_style", "resType"),
-    "ConvolutionInputGenerator": ("SIMD", "ram_style"),
+    "ConvolutionInputGenerator": ("SIMD", "ram_style", "parallel_window"),
     "Thresholding": ("PE",),
     "StreamingMaxPool": ("PE",),
     "UpsampleNearestNeighbour": ("PE",),

@@ -40,9 +40,14 @@ def mvau(rng, *, MW, MH, PE, SIMD, V=(1, 3), idt="UINT4", wdt="INT4", act_bits=4
     return make_op("MVAU", **kw)
 
 
-def swg(rng, *, H, W, C, K, S, pad, SIMD, idt="UINT4"):
+def swg(rng, *, H, W, C, K, S, pad, SIMD, idt="UINT4", pw=0):
     return make_op("ConvolutionInputGenerator", IFMDim=[H, W], IFMChannels=C, ConvKernelDim=list(K),
-                   Stride=list(S), Padding=list(pad), SIMD=SIMD, inputDataType=idt)
+                   Stride=list(S), Padding=list(pad), SIMD=SIMD, inputDataType=idt, parallel_window=pw)
+
+
+def swg_pw(rng, *, H, W, C, K, S, pad, idt="UINT4"):
+    """Parallel-window SWG (hls/swg_pw.v): SIMD = C, one window per output word."""
+    return swg(rng, H=H, W=W, C=C, K=K, S=S, pad=pad, SIMD=C, idt=idt, pw=1)
 
 
 def maxpool(rng, *, H, W, C, K, PE, idt="UINT4"):
@@ -90,6 +95,12 @@ FAST = [
     ("mvau_noact_nf1", mvau, dict(MW=8, MH=4, PE=4, SIMD=2, V=(1,), idt="INT3", wdt="INT2", act_bits=0)),
     ("swg_k3s1p1", swg, dict(H=5, W=6, C=4, K=(3, 3), S=(1, 1), pad=(1, 1, 1, 1), SIMD=2)),
     ("swg_k3s2_asym", swg, dict(H=7, W=6, C=2, K=(3, 3), S=(2, 2), pad=(0, 1, 1, 0), SIMD=1, idt="INT3")),
+    ("swg_pw_k3s1p1", swg_pw, dict(H=5, W=6, C=3, K=(3, 3), S=(1, 1), pad=(1, 1, 1, 1))),
+    ("swg_pw_k3s2_asym", swg_pw, dict(H=7, W=6, C=2, K=(3, 3), S=(2, 2), pad=(0, 1, 1, 0), idt="INT3")),
+    ("swg_pw_k2s2p1", swg_pw, dict(H=6, W=5, C=2, K=(2, 2), S=(2, 2), pad=(1, 1, 1, 1))),
+    ("swg_pw_k2s1p0", swg_pw, dict(H=5, W=4, C=3, K=(2, 2), S=(1, 1), pad=(0, 0, 0, 0), idt="INT8")),
+    ("swg_pw_k3x1_w1", swg_pw, dict(H=5, W=1, C=3, K=(3, 1), S=(1, 1), pad=(1, 0, 1, 0))),  # 1-column line buffer
+    ("swg_pw_k1", swg_pw, dict(H=3, W=4, C=4, K=(1, 1), S=(1, 1), pad=(0, 0, 0, 0))),
     ("maxpool", maxpool, dict(H=5, W=6, C=4, K=2, PE=2, idt="INT4")),
     ("upsample", upsample, dict(H=3, W=2, C=4, S=2, PE=2)),
     ("thresholding", thresholding, dict(C=6, PE=3, act_bias=-4)),
@@ -122,6 +133,14 @@ def random_case(rng, kind: str):
         pad = (pad[0], pad[1], pad[2], pad[3])
         return swg(rng, H=H, W=W, C=C, K=K, S=(int(rng.integers(1, 4)), int(rng.integers(1, 4))), pad=pad,
                    SIMD=div(C), idt=str(rng.choice(["UINT4", "INT8", "UINT1"])))
+    if kind == "swg_pw":
+        # parallel window: padding top/left below the kernel (hls/swg_pw.v), one pixel per input word
+        C = int(rng.integers(1, 9))
+        K = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        H, W = int(rng.integers(K[0], 10)), int(rng.integers(K[1], 10))
+        pad = tuple(int(rng.integers(0, min(k, 3))) for k in (K[0], K[1], K[0], K[1]))
+        return swg_pw(rng, H=H, W=W, C=C, K=K, S=(int(rng.integers(1, 4)), int(rng.integers(1, 4))), pad=pad,
+                      idt=str(rng.choice(["UINT4", "INT8", "UINT1"])))
     if kind == "maxpool":
         C, K = int(rng.integers(1, 9)), int(rng.integers(1, 4))
         return maxpool(rng, H=int(rng.integers(K, 9)), W=int(rng.integers(K, 9)), C=C, K=K, PE=div(C),
@@ -150,4 +169,4 @@ def random_case(rng, kind: str):
     raise KeyError(kind)
 
 
-SLOW_KINDS = ["mvau", "swg", "maxpool", "upsample", "thresholding", "gap", "label_select", "dwc"]
+SLOW_KINDS = ["mvau", "swg", "swg_pw", "maxpool", "upsample", "thresholding", "gap", "label_select", "dwc"]

@@ -45,3 +45,21 @@ def test_module_random(kind, seed):
     rng = np.random.default_rng(1000 * seed + sum(map(ord, kind)))
     op = cases.random_case(rng, kind)
     _check(op, rng, frames=2)
+
+
+PW_CASES = [c for c in cases.FAST if c[1] is cases.swg_pw]
+
+
+@pytest.mark.parametrize("name,builder,kw", PW_CASES, ids=[c[0] for c in PW_CASES])
+def test_swg_parallel_window_cycles_exact(name, builder, kw):
+    """hls/swg_pw.v streams frames back to back at one position per cycle, so its cycle model
+    (the image extended by the bottom/right padding, RH·RW) is exact; a frame's last window leaves
+    at most two cycles (line-buffer read, window register) after the frame's last position."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    op = builder(rng, **kw)
+    assert op.rtl_module == "swg_pw" and op.out_fold() == kw["K"][0] * kw["K"][1] * kw["C"]
+    x = cases.rand_input(op, rng, 4)
+    y, res = simulate_op(op, x)
+    np.testing.assert_array_equal(y, cases.reference(op, x))
+    assert res.cycles_per_frame == op.exp_cycles()
+    assert res.latency <= op.exp_cycles() + 2

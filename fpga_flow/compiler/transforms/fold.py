@@ -104,8 +104,16 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = 36, axi_hp_width: int
             _walk(op, "PE", op.get_nodeattr("MH"), target)
             choose_ram_style(op, budget)
         elif t == "ConvolutionInputGenerator":
+            op.set_nodeattr("parallel_window", 0)
             op.set_nodeattr("SIMD", 1)
             _walk(op, "SIMD", op.get_nodeattr("IFMChannels"), target)
+            if op.exp_cycles() > target:
+                # SIMD = IFMChannels still misses the target (>= K_H·K_W cycles per output pixel):
+                # one whole window per cycle (hls/swg_pw.v), where legal and faster
+                c_seq = op.exp_cycles()
+                op.set_nodeattr("parallel_window", 1)
+                if op.check_folding() or op.exp_cycles() >= c_seq:
+                    op.set_nodeattr("parallel_window", 0)
             choose_ram_style(op, budget)
         elif t in ("Thresholding", "GlobalAccPool", "StreamingMaxPool", "UpsampleNearestNeighbour"):
             op.set_nodeattr("PE", 1)
@@ -151,7 +159,7 @@ def hard_limit(ops, mc: int, mvau_wwidth_max: int, hp: int) -> str:
     worst, wname, wop = 0, "", None
     for n, op in ops:
         types = op.get_nodeattr_types()
-        saved = {a: op.get_nodeattr(a) for a in ("PE", "SIMD", "ram_style") if a in types}
+        saved = {a: op.get_nodeattr(a) for a in ("PE", "SIMD", "ram_style", "parallel_window") if a in types}
         set_folding([(n, op)], 0.5, mvau_wwidth_max, hp)
         c = op.exp_cycles()
         for a, v in saved.items():
