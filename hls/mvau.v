@@ -12,6 +12,7 @@
 // EXT_WEIGHTS = 1 (mem_mode=external): no weight ROM; the weight words (same order as the
 // lines of WEIGHT_FILE, NF*SF per input vector, repeated for every vector) arrive on the
 // extra AXI-stream s_axis_w (tie its tvalid to 0 when EXT_WEIGHTS = 0).
+// RES_DSP = 1 (resType=dsp): multipliers meant for DSP slices, 0: for LUTs.
 module mvau #(
     parameter MW = 4,
     parameter MH = 4,
@@ -26,7 +27,8 @@ module mvau #(
     parameter ACT_BIAS = 0,
     parameter WEIGHT_FILE = "",
     parameter THRESH_FILE = "",
-    parameter EXT_WEIGHTS = 0
+    parameter EXT_WEIGHTS = 0,
+    parameter RES_DSP = 0
 ) (
     input  wire                                         ap_clk,
     input  wire                                         ap_rst_n,
@@ -50,8 +52,10 @@ module mvau #(
     localparam SFW = (SF > 1) ? $clog2(SF) : 1;
     localparam WAW = (WD > 1) ? $clog2(WD) : 1;
     localparam XW = IN_BITS + 1;
-    // exact product width: x (IN_BITS, unsigned or signed) times w (W_BITS, signed) fits IN_BITS+W_BITS
-    localparam PW = IN_BITS + W_BITS;
+    // exact product width: x (IN_BITS, unsigned or signed) times w (W_BITS, signed) fits
+    // IN_BITS+W_BITS. On DSPs (RES_DSP = 1) one more bit: Yosys maps a multiplier to a DSP slice
+    // only when its product is at least 9 bits wide.
+    localparam PW = IN_BITS + W_BITS + ((RES_DSP != 0) ? 1 : 0);
     localparam TSW = PW + ((SIMD > 1) ? $clog2(SIMD) : 0);    // adder tree output width
     localparam N_THR = (ACT_BITS > 0) ? (1 << ACT_BITS) - 1 : 1;
     localparam TW = PE * N_THR * THR_BITS;
@@ -131,7 +135,7 @@ module mvau #(
                 wire signed [XW-1:0] xs = {(IN_SIGNED != 0) ? x[gs*IN_BITS + IN_BITS - 1] : 1'b0,
                                            x[gs*IN_BITS +: IN_BITS]};
                 wire signed [W_BITS-1:0] ws = w_q[(gp*SIMD + gs)*W_BITS +: W_BITS];
-                wire signed [PW-1:0] pr = xs * ws;
+                (* use_dsp = (RES_DSP != 0) ? "yes" : "no" *) wire signed [PW-1:0] pr = xs * ws;
                 always @(posedge ap_clk) if (en) prod_q[(gp*SIMD + gs)*PW +: PW] <= pr;
             end
         end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,13 +65,34 @@ def default_checkpoint(name: str) -> Path:
     return checkpoint_dir() / f"{name}.pt"
 
 
+PLANS_DIR = Path(__file__).parent / "plans"
+
+
+def measured_plan(name: str) -> dict | None:
+    """``plans/<name>.json``: the channel plan a recorded pruning run of the full-width base model
+    produced (with the command and metrics that made it), or None."""
+    path = PLANS_DIR / f"{name}.json"
+    if not path.is_file():
+        return None
+    try:
+        plan = json.loads(path.read_text())
+        plan["channels"] = [int(c) for c in plan["channels"]]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise FlowError(f"{path}: unreadable channel plan ({err})") from err
+    return plan
+
+
 def nominal_channels(name: str, **cfg: Any) -> list[int]:
-    """Channel plan of a pruned name before any checkpoint exists: base widths x recipe.nominal_keep,
-    rounded up to ``recipe.multiple_of``."""
+    """Channel plan of a pruned name before any checkpoint exists: the measured plan of
+    ``plans/<name>.json`` for the full-width base model, otherwise base widths x
+    recipe.nominal_keep, rounded up to ``recipe.multiple_of``."""
     s = spec(name)
     assert s.recipe is not None and s.base is not None
     base = s.builder(**{k: v for k, v in cfg.items() if k != "channels"})
     widths = hidden_widths(base)
+    plan = measured_plan(name)
+    if plan is not None and plan.get("base_widths") == widths:
+        return list(plan["channels"])
     m, keep = s.recipe.multiple_of, s.recipe.nominal_keep
     return [min(w, max(m, -(-int(round(w * keep)) // m) * m)) for w in widths]
 

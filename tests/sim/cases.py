@@ -24,11 +24,11 @@ def _thresholds(rng, ch: int, act_bits: int, lo: int, hi: int) -> np.ndarray:
     return np.sort(t, axis=1)
 
 
-def mvau(rng, *, MW, MH, PE, SIMD, V=(1, 3), idt="UINT4", wdt="INT4", act_bits=4, act_bias=0):
+def mvau(rng, *, MW, MH, PE, SIMD, V=(1, 3), idt="UINT4", wdt="INT4", act_bits=4, act_bias=0, res_type="lut"):
     wd = DataType[wdt]
     W = rng.integers(int(wd.min()), int(wd.max()) + 1, (MW, MH))
     kw = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, numInputVectors=list(V), inputDataType=idt,
-              weightDataType=wdt, weights=W)
+              weightDataType=wdt, weights=W, resType=res_type)
     if act_bits:
         probe = make_op("MVAU", **kw)
         lo, hi = probe.acc_range()
@@ -92,6 +92,7 @@ def reference(op, x: np.ndarray) -> np.ndarray:
 # fast set: (name, builder, kwargs); one Verilator build each
 FAST = [
     ("mvau_act", mvau, dict(MW=12, MH=8, PE=2, SIMD=3, V=(1, 2, 2))),
+    ("mvau_dsp_signed_in", mvau, dict(MW=6, MH=4, PE=2, SIMD=3, V=(1, 2), idt="INT4", wdt="INT3", res_type="dsp")),
     ("mvau_noact_nf1", mvau, dict(MW=8, MH=4, PE=4, SIMD=2, V=(1,), idt="INT3", wdt="INT2", act_bits=0)),
     ("swg_k3s1p1", swg, dict(H=5, W=6, C=4, K=(3, 3), S=(1, 1), pad=(1, 1, 1, 1), SIMD=2)),
     ("swg_k3s2_asym", swg, dict(H=7, W=6, C=2, K=(3, 3), S=(2, 2), pad=(0, 1, 1, 0), SIMD=1, idt="INT3")),

@@ -277,3 +277,31 @@ def test_negative_parameter_reaches_yosys(tmp_path):
                  "  assign y = (B < 0) ? a + B : {a, 2'b11};\nendmodule\n")
     neg = run_yosys("neg", "neg", [v], "xc7", tmp_path / "n", {"B": -3}, ltp=False)
     assert neg.cells == {"CARRY4": 3, "INV": 7}  # a + (-3) over 10 bits; with the sign lost: wires only
+
+
+@needs_yosys
+@pytest.mark.parametrize("pe,simd,res_type", [(4, 16, "lut"), (2, 8, "dsp")])
+def test_mvau_lut_model_tracks_yosys(tmp_path, pe, simd, res_type):
+    """The MVAU's LUT estimate (what folding packs the board with) stays within 25 % of what Yosys
+    maps hls/mvau.v to, LUT multipliers and DSP multipliers alike; DSP counts are exact."""
+    import numpy as np
+
+    from fpga_flow.compiler.hw import make_hw_node
+    from fpga_flow.compiler.hw.mvau import MVAU
+    from fpga_flow.sim.unit import hls_sources
+
+    rng = np.random.default_rng(3)
+    mw, mh = 288, 64
+    node = make_hw_node("MVAU", "x", "y", name="MVAU_0", MW=mw, MH=mh, PE=pe, SIMD=simd, numInputVectors=[1, 4, 4],
+                        inputDataType="UINT4", weightDataType="INT4", outputDataType="UINT4", resType=res_type,
+                        weights=rng.integers(-8, 8, (mw, mh)),
+                        thresholds=np.sort(rng.integers(-300, 300, (mh, 15)), axis=1))
+    op = MVAU(node)
+    params = op.rtl_parameters()
+    for key, lines in op.rtl_memories().items():
+        (tmp_path / params[key]).write_text("\n".join(lines) + "\n")
+    r = run_yosys("MVAU_0", "mvau", hls_sources("mvau"), "xc7", tmp_path / "ys", params=params,
+                  dsp=res_type == "dsp", cwd=tmp_path)
+    got, est = r.as_dict()["resources"], op.resource_estimate()
+    assert got["dsp"] == est.dsp
+    assert 0.75 * got["lut"] <= est.lut <= 1.25 * got["lut"], (got["lut"], est.lut)

@@ -194,22 +194,24 @@ class MVAU(HWCustomOp):
         return math.ceil(omega / 512) * math.ceil(m / 36)
 
     def lut_estimate(self) -> float:
-        """FINN's MVAU_hls LUT model (finn-notes §3)."""
+        """LUTs of hls/mvau.v, fitted to Yosys ``synth_xilinx`` counts of the module (W4A4 and W8A8,
+        PE×SIMD from 1×1 to 16×4 and 1×64): per MAC a W×A multiplier (≈ 0.5·(W·A)^1.4 LUTs; none on
+        a DSP) plus its share of the adder tree; per PE the accumulator and the binary-search
+        thresholds (their LUTRAM read grows with the threshold memory depth up to 32 words); per
+        input lane the replay multiplexer. Weights in LUTRAM add 1 LUT per 64 bits."""
         a = self.attrs
         P, Q, W = a.PE, a.SIMD, self.weight_bits()
         A = self.input_datatype().bitwidth()
-        signed = 1 if self.input_datatype().signed() else 0
-        alpha = math.log2(a.MW) + W + A - 1 - signed
-        acc = min(self.acc_bits(), math.ceil(alpha + math.log2(1 + 2 ** (-alpha)) + 1))
-        mult = 0 if a.resType == "dsp" else Q * (2 * math.ceil((W + A) / 6) - 1) * (W + A)
-        thr = 0
+        acc = self.acc_bits()
+        mult = 0.0 if a.resType == "dsp" else 0.5 * (W * A) ** 1.4
+        tree = 2 * (W + A) + math.log2(Q)
+        thr = 0.0
         if self.has_activation():
-            B = self.act_bits()
-            thr = (2**B - 1) * acc * (math.ceil(self.tmem() / 64) + 1)
+            thr = 2 ** self.act_bits() * acc * min(1.0, self.tmem() / 32)
         c2 = 0
         if a.ram_style == "distributed" and a.mem_mode != "external":
             c2 = P * Q * W * math.ceil(self.wmem() / 64)
-        return 300 + 1.1 * P * (mult + (W + A) * (2 * Q - 1) + acc + thr) + c2
+        return 300 + P * Q * (mult + tree) + P * (thr + 1.2 * acc) + Q * A + c2
 
     def resource_estimate(self):
         a = self.attrs
@@ -238,6 +240,7 @@ class MVAU(HWCustomOp):
             "ACT_BIAS": int(a.ActVal) if self.has_activation() else 0,
             "WEIGHT_FILE": "weights.mem",
             "THRESH_FILE": "thresholds.mem" if self.has_activation() else "",
+            "RES_DSP": int(a.resType == "dsp"),
         }
 
     def weight_words(self) -> np.ndarray:
