@@ -51,6 +51,9 @@ def main() -> None:
     ap.add_argument("--opt", default="-O2")
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-size-fifos", action="store_true")
+    ap.add_argument("--mvau-wwidth-max", type=int, default=None, help="compiler: max SIMD·W_BITS per MVAU")
+    ap.add_argument("--synth", action="store_true", help="+ Yosys per layer (out-of-context) and the budget check")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel yosys runs (--synth)")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
 
@@ -73,8 +76,9 @@ def main() -> None:
         g = torch.Generator().manual_seed(0)
         calibrate(q, [torch.randn(2, 3, a.size, a.size, generator=g) for _ in range(2)])
         p = export_qonnx_clean(q, (1, 3, a.size, a.size), out / "q" / "model.qonnx.onnx")
+        extra = {"mvau_wwidth_max": a.mvau_wwidth_max} if a.mvau_wwidth_max else {}
         build_dataflow(p, a.board, out, target_fps=a.target_fps, quiet=True, best_effort=a.best_effort,
-                       budget_fraction=a.budget_fraction)
+                       budget_fraction=a.budget_fraction, **extra)
     t_compile = time.time() - t0
     est = json.loads((out / "estimates.json").read_text())
     clk = est["clock_mhz"]
@@ -102,6 +106,16 @@ def main() -> None:
         "times_s": {"compiler": round(t_compile, 1), "fifo_sizing": round(t_size, 1),
                     "verilator_build": round(res.build_s, 1), "sim": round(res.wall_s, 1)},
     }
+    if a.synth:
+        from fpga_flow.synth import synthesize
+
+        t2 = time.time()
+        print(f"yosys per layer ({a.jobs} jobs)", file=sys.stderr, flush=True)
+        rep = synthesize(out, a.board, layers=True, top=False, jobs=a.jobs, check=False)
+        rec["yosys"] = {"total": rep["total"], "utilization": rep["utilization"], "fits": rep["fits"],
+                        "over_budget": rep["over_budget"], "budget": rep["budget"],
+                        "timing_risk": rep.get("timing_risk", [])}
+        rec["times_s"]["yosys"] = round(time.time() - t2, 1)
     (out / "sim").mkdir(exist_ok=True)
     (out / "sim" / "bench.json").write_text(json.dumps(rec, indent=1))
     print(json.dumps(rec, indent=1))

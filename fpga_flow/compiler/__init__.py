@@ -11,6 +11,9 @@ Public API::
 
 from __future__ import annotations
 
+# largest SIMD·W_BITS of an MVAU (FINN's mvau_wwidth_max, default 36 there)
+MVAU_WWIDTH_MAX = 36
+
 
 def __getattr__(name):
     import importlib

@@ -19,6 +19,7 @@ from pathlib import Path
 from qonnx.core.modelwrapper import ModelWrapper
 from rich.console import Console
 
+from fpga_flow.compiler import MVAU_WWIDTH_MAX
 from fpga_flow.errors import FlowError
 
 STEPS = ("tidy", "streamline", "to_hw", "fold", "estimate")
@@ -74,7 +75,7 @@ def _load_model(path: Path) -> ModelWrapper:
 
 
 def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, folding_config=None, *,
-                   best_effort: bool = False, budget_fraction: float = 0.85, mvau_wwidth_max: int = 36,
+                   best_effort: bool = False, budget_fraction: float = 0.85, mvau_wwidth_max: int = MVAU_WWIDTH_MAX,
                    fifo_depth: int = 32, quiet: bool = False) -> BuildResult:
     from fpga_flow.boards import load_board
     from fpga_flow.compiler.estimate import estimate, io_spec

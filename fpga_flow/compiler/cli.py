@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from fpga_flow.compiler import MVAU_WWIDTH_MAX
 from fpga_flow.errors import FlowError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +48,8 @@ def register(app: typer.Typer) -> None:
                                          help="build the best feasible folding when the target is not reachable"),
         budget_fraction: float = typer.Option(0.85, "--budget-fraction",
                                               help="fraction of each board resource the search may use"),
+        mvau_wwidth_max: int = typer.Option(MVAU_WWIDTH_MAX, "--mvau-wwidth-max",
+                                            help="largest SIMD·W_BITS of an MVAU (FINN's mvau_wwidth_max)"),
     ) -> None:
         import warnings
 
@@ -58,5 +61,5 @@ def register(app: typer.Typer) -> None:
         path, stem = resolve_model(model)
         out_dir = out or (REPO / "build" / f"{stem}-{b.name}")
         r = build_dataflow(path, b, out_dir, target_fps=target_fps, folding_config=folding_config,
-                           best_effort=best_effort, budget_fraction=budget_fraction)
+                           best_effort=best_effort, budget_fraction=budget_fraction, mvau_wwidth_max=mvau_wwidth_max)
         typer.echo(f"{r.out_dir}: {r.fps:.2f} FPS [estimate], dataflow.onnx + estimates.json written")

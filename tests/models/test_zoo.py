@@ -8,6 +8,7 @@ from torch import nn
 
 from fpga_flow.errors import FlowError
 from fpga_flow.models import build, hidden_widths, known_models
+from fpga_flow.models.registry import measured_plan
 
 ALLOWED = (nn.Sequential, nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.Upsample, nn.AdaptiveAvgPool2d,
            nn.Flatten, nn.Linear, nn.Dropout)
@@ -78,7 +79,14 @@ def test_channels_override_and_errors() -> None:
 
 def test_pruned_name_nominal_plan_without_checkpoint(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("FPGA_FLOW_CHECKPOINTS", str(tmp_path))
+    # full width: the channel plan measured by a SeReNe run (models/plans/vgg16-pruned.json)
     m = build("vgg16-pruned", in_size=32)
     w = hidden_widths(m)
-    assert w == [32, 32, 64, 64, 128, 128, 128, 256, 256, 256, 256, 256, 256]
+    plan = measured_plan("vgg16-pruned")
+    assert w == plan["channels"] == [16, 16, 16, 24, 24, 16, 64, 120, 128, 152, 112, 128, 136]
+    assert plan["base_widths"] == hidden_widths(build("vgg16", in_size=32))
     assert all(c % 8 == 0 for c in w)
+    # other widths (no measured plan): base widths x nominal_keep, rounded up to multiples of 8
+    assert hidden_widths(build("vgg16-pruned", in_size=32, width=0.5)) == [16, 16, 32, 32, 64, 64, 64,
+                                                                           128, 128, 128, 128, 128, 128]
+    assert measured_plan("segnet-pruned") is None

@@ -1,6 +1,7 @@
 """Fold: PE/SIMD per layer for a target FPS at the board clock, within the board budget.
 
-FINN's SetFolding (finn-notes §2) per layer, plus an outer search over the cycle target so that
+FINN's SetFolding (finn-notes §2) per layer (with ``mvau_wwidth_max`` a soft limit: an MVAU that misses
+the target at PE = MH widens SIMD past it), plus an outer search over the cycle target so that
 the total resource estimate fits the board (``budget_fraction`` of each resource). A target is met
 when the layer's cycles <= f_clk / target_fps (so FPS >= target exactly; FINN uses '<').
 MVAU weights that do not fit in on-chip BRAM go to ``mem_mode=external`` (largest first), which
@@ -16,6 +17,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler.hw import Resources
+from fpga_flow.compiler import MVAU_WWIDTH_MAX
 from fpga_flow.errors import FlowError
 
 RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
@@ -77,7 +79,7 @@ def choose_ram_style(op, budget: dict | None) -> None:
         op.set_nodeattr("ram_style", "auto")
 
 
-def set_folding(ops, target: float, mvau_wwidth_max: int = 36, axi_hp_width: int = 64,
+def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_hp_width: int = 64,
                 budget: dict | None = None) -> None:
     """FINN SetFolding on every layer for ``target`` cycles (one pass)."""
     for n, op in ops:
@@ -102,6 +104,10 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = 36, axi_hp_width: int
                 continue
             _walk(op, "SIMD", op.get_nodeattr("MW"), target, lambda s: wb * s <= mvau_wwidth_max)
             _walk(op, "PE", op.get_nodeattr("MH"), target)
+            if op.exp_cycles() > target:
+                # beyond FINN: mvau_wwidth_max is a soft limit here (our weight ROM has no stream width);
+                # a layer that misses the target at PE = MH may widen SIMD past it
+                _walk(op, "SIMD", op.get_nodeattr("MW"), target)
             choose_ram_style(op, budget)
         elif t == "ConvolutionInputGenerator":
             op.set_nodeattr("parallel_window", 0)
@@ -175,7 +181,7 @@ def hard_limit(ops, mc: int, mvau_wwidth_max: int, hp: int) -> str:
 
 
 def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fraction: float = 0.85,
-         mvau_wwidth_max: int = 36, best_effort: bool = False) -> tuple[ModelWrapper, FoldResult]:
+         mvau_wwidth_max: int = MVAU_WWIDTH_MAX, best_effort: bool = False) -> tuple[ModelWrapper, FoldResult]:
     """Fold ``model`` in place. Raises FlowError when ``target_fps`` is not reachable (message gives
     the best feasible FPS and the limiting layer/resource) unless ``best_effort``."""
     clk = board.clock_mhz * 1e6
