@@ -7,6 +7,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler import hw
 from fpga_flow.compiler.hw import make_single_node_model, pack_words, unpack_words
+from fpga_flow.errors import FlowError
 
 rng = np.random.default_rng(0)
 
@@ -77,6 +78,15 @@ def test_mvau_weight_and_threshold_files_layout():
         for pe in range(PE):
             for t in range(3):
                 assert tw[nf, pe * 3 + t] == T[nf * PE + pe, t]
+
+
+def test_unsorted_thresholds_rejected_before_rtl():
+    """hls/thresh_core.v binary-searches the thresholds: a descending row must not reach a memory file."""
+    T = np.array([[1, 5, 9], [4, 2, 7]])
+    m = make_single_node_model("Thresholding", NumChannels=2, PE=1, inputDataType="INT8",
+                               outputDataType="UINT2", thresholds=T)
+    with pytest.raises(FlowError, match=r"Thresholding_0: thresholds of channel 1 are not ascending"):
+        op_of(m).rtl_memories()
 
 
 def test_pack_roundtrip_and_lsb_first():

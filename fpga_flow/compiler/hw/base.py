@@ -19,6 +19,7 @@ from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.custom_op.base import CustomOp
 
+from fpga_flow.errors import FlowError
 from fpga_flow.sim.packing import hex_lines, ints_to_words, unpack, word_bytes
 
 DOMAIN = "fpga_flow.compiler.hw"
@@ -96,6 +97,17 @@ def unpack_words(lines: list[str], n_elems: int, bits: int, signed: bool) -> np.
     """Inverse of :func:`pack_words`."""
     words = ints_to_words([int(line, 16) for line in lines], word_bytes(n_elems * bits))
     return unpack(words, bits, n_elems, signed).reshape(len(lines), n_elems)
+
+
+def threshold_memory(node_name: str, thr: np.ndarray, bits: int, fold: int) -> list[str]:
+    """THRESH_FILE lines (one per channel fold of ``fold`` channels). hls/thresh_core.v finds the
+    count by binary search, which needs every channel's thresholds ascending."""
+    thr = np.asarray(thr)
+    bad = np.nonzero((np.diff(thr, axis=1) < 0).any(axis=1))[0]
+    if bad.size:
+        raise FlowError(f"layer {node_name}: thresholds of channel {int(bad[0])} are not ascending "
+                        f"({thr[bad[0]].tolist()}); the hardware's binary search needs them sorted")
+    return pack_words(thr.reshape(thr.shape[0] // fold, fold * thr.shape[1]), bits)
 
 
 def multithreshold_count(acc: np.ndarray, thr: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 from qonnx.core.datatype import DataType
 
 from .base import (HWCustomOp, Resources, multithreshold_count, pack_words,
-                   signed_bits_for_range)
+                   signed_bits_for_range, threshold_memory)
 
 
 @dataclass
@@ -252,15 +252,8 @@ class MVAU(HWCustomOp):
         w4 = W.reshape(SF, a.SIMD, NF, a.PE).transpose(2, 0, 3, 1)
         return w4.reshape(NF * SF, a.PE * a.SIMD)
 
-    def threshold_words(self) -> np.ndarray:
-        """NF × (PE·N_THR) array: row nf, element pe·N_THR+t = T[nf·PE+pe, t]."""
-        a = self.attrs
-        T = self.T()
-        NF = a.MH // a.PE
-        return T.reshape(NF, a.PE * T.shape[1])
-
     def rtl_memories(self):
         mem = {"WEIGHT_FILE": pack_words(self.weight_words(), self.weight_bits())}
         if self.has_activation():
-            mem["THRESH_FILE"] = pack_words(self.threshold_words(), self.thr_bits())
+            mem["THRESH_FILE"] = threshold_memory(self.onnx_node.name, self.T(), self.thr_bits(), self.attrs.PE)
         return mem

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import HWCustomOp, Resources, multithreshold_count, pack_words, signed_bits_for_range
+from .base import HWCustomOp, Resources, multithreshold_count, signed_bits_for_range, threshold_memory
 
 
 @dataclass
@@ -99,10 +99,5 @@ class Thresholding(HWCustomOp):
             "ACT_BIAS": int(a.ActVal), "THRESH_FILE": "thresholds.mem",
         }
 
-    def threshold_words(self):
-        a = self.attrs
-        T = self.T()
-        return T.reshape(a.NumChannels // a.PE, a.PE * T.shape[1])
-
     def rtl_memories(self):
-        return {"THRESH_FILE": pack_words(self.threshold_words(), self.thr_bits())}
+        return {"THRESH_FILE": threshold_memory(self.onnx_node.name, self.T(), self.thr_bits(), self.attrs.PE)}
