@@ -83,7 +83,12 @@ def main() -> None:
     est = json.loads((out / "estimates.json").read_text())
     clk = est["clock_mhz"]
     t1 = time.time()
-    if not a.no_size_fifos:
+    from fpga_flow.codegen import FIFO_FILE, model_hash
+
+    fifo_file = out / "rtl" / FIFO_FILE
+    sized = fifo_file.is_file() and json.loads(fifo_file.read_text()).get("dataflow_sha") == model_hash(
+        out / "dataflow.onnx")
+    if not a.no_size_fifos and not sized:
         print(f"sizing FIFOs of {out} (rtlsim, 2 frames)", file=sys.stderr, flush=True)
         size_fifos(out, opt=a.opt)
     t_size = time.time() - t1
@@ -106,6 +111,8 @@ def main() -> None:
         "times_s": {"compiler": round(t_compile, 1), "fifo_sizing": round(t_size, 1),
                     "verilator_build": round(res.build_s, 1), "sim": round(res.wall_s, 1)},
     }
+    (out / "sim").mkdir(exist_ok=True)
+    (out / "sim" / "bench.json").write_text(json.dumps(rec, indent=1))  # kept if synthesis fails
     if a.synth:
         from fpga_flow.synth import synthesize
 

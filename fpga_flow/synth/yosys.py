@@ -50,12 +50,16 @@ class SynthResult:
     seconds: float
     log: str
     unmapped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": "yosys", "top": self.top, "family": self.family, "resources": self.resources,
-                "cells": self.cells, "logic_depth": self.logic_depth,
-                "lut_depth": self.lut_depth, "seconds": round(self.seconds, 2),
-                "log": self.log, "unmapped_cells": self.unmapped}
+        d = {"source": "yosys", "top": self.top, "family": self.family, "resources": self.resources,
+             "cells": self.cells, "logic_depth": self.logic_depth,
+             "lut_depth": self.lut_depth, "seconds": round(self.seconds, 2),
+             "log": self.log, "unmapped_cells": self.unmapped}
+        if self.notes:
+            d["notes"] = self.notes
+        return d
 
 
 def sources_for(top: str, lib: dict[str, Path]) -> list[Path]:
@@ -139,6 +143,9 @@ def with_parameters(text: str, top: str, params: dict[str, Any], origin: str = "
     return text[:m.start()] + body + text[end:]
 
 
+LUTRAM_MAP_BUG = "invalid OPTION_ABITS/WIDTH combination"
+
+
 def yosys_script(sources: list[Path], top: str, family: str, stat_json: Path, ltp: bool = True,
                  flatten: bool = True, dsp: bool = True, extra: str = "") -> str:
     lines = []
@@ -159,7 +166,7 @@ def yosys_script(sources: list[Path], top: str, family: str, stat_json: Path, lt
 
 def run_yosys(name: str, top: str, sources: list[Path], family: str, workdir: Path,
               params: dict[str, Any] | None = None, ltp: bool = True, dsp: bool = True,
-              timeout: float = 1800, cwd: Path | None = None) -> SynthResult:
+              timeout: float = 1800, cwd: Path | None = None, extra: str = "") -> SynthResult:
     """Synthesize ``top`` (parameters ``params``) from ``sources``; parse the counts.
 
     Script, log and ``stat.json`` go to ``workdir``; yosys runs in ``cwd`` (default ``workdir``),
@@ -183,7 +190,7 @@ def run_yosys(name: str, top: str, sources: list[Path], family: str, workdir: Pa
         patched.write_text(with_parameters(top_file.read_text(errors="replace"), top, params, str(top_file)))
         sources = [patched if f == top_file else f for f in sources]
     script = workdir / "synth.ys"
-    script.write_text(yosys_script(sources, top, family, stat_json, ltp=ltp, dsp=dsp))
+    script.write_text(yosys_script(sources, top, family, stat_json, ltp=ltp, dsp=dsp, extra=extra))
     t0 = time.monotonic()
     try:
         proc = subprocess.run([exe, "-q", "-l", str(log), "-s", str(script)], cwd=cwd or workdir,
@@ -196,6 +203,13 @@ def run_yosys(name: str, top: str, sources: list[Path], family: str, workdir: Pa
         err_lines = [ln for ln in msg if "ERROR" in ln] or msg[-1:]
         if log.is_file():
             err_lines = [ln for ln in log.read_text(errors="replace").splitlines() if "ERROR" in ln] or err_lines
+        if LUTRAM_MAP_BUG in err_lines[0] and "-nolutram" not in extra:
+            # Yosys 0.23 cannot map some LUTRAM shapes on xcup (lutrams_xc5v_map.v): memories in
+            # registers/BRAM instead, said in the report
+            res = run_yosys(name, top, sources, family, workdir, params=None, ltp=ltp, dsp=dsp, timeout=timeout,
+                            cwd=cwd, extra=(extra + " -nolutram").strip())
+            res.notes.append(f"synthesized with -nolutram: yosys {LUTRAM_MAP_BUG!r} without it")
+            return res
         raise FlowError(f"{name}: yosys failed on module {top}: {err_lines[0].strip()} (log: {log})")
     cells = parse_stat_json(stat_json.read_text(), top)
     res, unknown = resources_from_cells(cells)
