@@ -79,6 +79,30 @@ def choose_ram_style(op, budget: dict | None) -> None:
         op.set_nodeattr("ram_style", "auto")
 
 
+def fewest_mac_units(op, target: float, mvau_wwidth_max: int) -> None:
+    """Replace the greedy SIMD-then-PE folding by the (PE, SIMD) pair with the fewest MAC units that
+    still meets ``target`` (then the fewest PEs: each carries its own thresholds; then SIMD·W_BITS
+    within ``mvau_wwidth_max``), when that saves units. The greedy walk overshoots whenever the
+    divisors of MW and MH are coarse (e.g. MH = 16 at 5.5 units needed per SIMD lane), and every
+    idle unit lowers the achieved fraction of the roofline f·units/MACs."""
+    if op.exp_cycles() > target:
+        return
+    MW, MH, V = op.get_nodeattr("MW"), op.get_nodeattr("MH"), op.V()
+    wb = op.weight_bits()
+    best = None
+    for s_ in divisors(MW):
+        for p_ in divisors(MH):
+            if (MW // s_) * (MH // p_) * V <= target:
+                key = (s_ * p_, p_, s_ * wb > mvau_wwidth_max)
+                if best is None or key < best[0]:
+                    best = (key, s_, p_)
+                break  # larger PE only adds units
+    units = op.get_nodeattr("PE") * op.get_nodeattr("SIMD")
+    if best is not None and best[0][0] < units:
+        op.set_nodeattr("SIMD", best[1])
+        op.set_nodeattr("PE", best[2])
+
+
 def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_hp_width: int = 64,
                 budget: dict | None = None) -> None:
     """FINN SetFolding on every layer for ``target`` cycles (one pass)."""
@@ -108,6 +132,7 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_
                 # beyond FINN: mvau_wwidth_max is a soft limit here (our weight ROM has no stream width);
                 # a layer that misses the target at PE = MH may widen SIMD past it
                 _walk(op, "SIMD", op.get_nodeattr("MW"), target)
+            fewest_mac_units(op, target, mvau_wwidth_max)
             choose_ram_style(op, budget)
         elif t == "ConvolutionInputGenerator":
             op.set_nodeattr("parallel_window", 0)
