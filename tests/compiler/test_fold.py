@@ -5,11 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
-from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
-from qonnx.util.basic import qonnx_make_model
 
 from fpga_flow.boards import load_board
 from fpga_flow.compiler.execute import execute_hw
@@ -18,6 +15,8 @@ from fpga_flow.compiler.hw import make_hw_node
 from fpga_flow.compiler.transforms.fold import divisors, fold, hw_ops
 from fpga_flow.compiler.transforms.streams import InsertStreams
 from fpga_flow.errors import FlowError
+
+from .chains import chain_model
 
 
 def hw_chain(rng, C=16, H=12, F=24, classes=10):
@@ -37,15 +36,7 @@ def hw_chain(rng, C=16, H=12, F=24, classes=10):
         make_hw_node("MVAU", "t3", "y", "MVAU_1", MW=F, MH=classes, numInputVectors=[1, 1, 1], inputDataType="UINT10",
                      weightDataType="INT4", weights=W2),
     ]
-    g = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, H, H, C])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 1, classes])])
-    m = ModelWrapper(qonnx_make_model(g))
-    for n in nodes:
-        op = getCustomOp(n)
-        m.set_tensor_shape(n.output[0], list(op.normal_output_shape()))
-        m.set_tensor_datatype(n.output[0], op.output_datatype())
-    m.set_tensor_datatype("x", getCustomOp(nodes[0]).input_datatype())
-    return m
+    return chain_model(nodes, "chain", [1, H, H, C], [1, 1, 1, classes])
 
 
 def board_with(**res):

@@ -8,10 +8,8 @@ import subprocess
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
-from qonnx.util.basic import qonnx_make_model
 
 from fpga_flow.boards import load_board
 from fpga_flow.compiler.execute import execute_hw
@@ -20,6 +18,8 @@ from fpga_flow.compiler.hw import ConvolutionInputGenerator, make_hw_node, make_
 from fpga_flow.compiler.transforms.fold import fold, hw_ops
 from fpga_flow.compiler.transforms.streams import InsertStreams
 from fpga_flow.errors import FlowError
+
+from .chains import chain_model
 
 CLK = 100e6  # Pynq-Z2
 
@@ -68,15 +68,7 @@ def first_conv(H=16, C=3, F=8, seed=0):
                      weightDataType="INT4", outputDataType="UINT4", weights=rng.integers(-8, 8, (9 * C, F)),
                      thresholds=np.sort(rng.integers(-600, 600, (F, 15)), axis=1)),
     ]
-    g = helper.make_graph(nodes, "first_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, H, H, C])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, H, H, F])])
-    m = ModelWrapper(qonnx_make_model(g))
-    for n in nodes:
-        op = getCustomOp(n)
-        m.set_tensor_shape(n.output[0], list(op.normal_output_shape()))
-        m.set_tensor_datatype(n.output[0], op.output_datatype())
-    m.set_tensor_datatype("x", getCustomOp(nodes[0]).input_datatype())
-    return m
+    return chain_model(nodes, "first_conv", [1, H, H, C], [1, H, H, F])
 
 
 def folds(m):
