@@ -38,6 +38,35 @@ def roofline(build_dir: Path, clock_mhz: float) -> dict:
             "roofline_fps": clock_mhz * 1e6 * units / macs if macs else None}
 
 
+def cpu_baseline(a, out: Path, repeats: int) -> dict:
+    """Wall-clock FPS of the float zoo model (same topology) on this CPU, batch 1 [measured]."""
+    import torch
+
+    from fpga_flow.models import build
+    from fpga_flow.runtime.backends.cpu import OnnxRuntimeBackend, TorchBackend, cpu_name, export_onnx
+
+    cfg = {"in_size": a.size, **({"width": a.width} if a.width else {})}
+    torch.manual_seed(0)
+    model = build(a.model, **cfg).eval()
+    shape = (1, 3, a.size, a.size)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    backends = {"onnxruntime": OnnxRuntimeBackend(export_onnx(model, out / "cpu" / "float.onnx", shape)),
+                "pytorch": TorchBackend(model)}
+    res = {}
+    for name, be in backends.items():
+        for _ in range(3):
+            be.run(x)
+        lat = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            be.run(x)
+            lat.append(time.perf_counter() - t0)
+        med = float(np.median(lat))
+        res[name] = {"runtime": name, "source": "measured", "device": cpu_name(), "threads": torch.get_num_threads(),
+                     "median_ms": med * 1e3, "fps": 1.0 / med, "repeats": repeats}
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="vgg16-pruned")
@@ -54,6 +83,8 @@ def main() -> None:
     ap.add_argument("--mvau-wwidth-max", type=int, default=None, help="compiler: max SIMD·W_BITS per MVAU")
     ap.add_argument("--synth", action="store_true", help="+ Yosys per layer (out-of-context) and the budget check")
     ap.add_argument("--jobs", type=int, default=2, help="parallel yosys runs (--synth)")
+    ap.add_argument("--cpu-repeats", type=int, default=0,
+                    help="+ the float model on this CPU (onnxruntime and PyTorch, batch 1), this many timed runs")
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
 
@@ -111,6 +142,11 @@ def main() -> None:
         "times_s": {"compiler": round(t_compile, 1), "fifo_sizing": round(t_size, 1),
                     "verilator_build": round(res.build_s, 1), "sim": round(res.wall_s, 1)},
     }
+    if a.cpu_repeats:
+        rec["cpu"] = cpu_baseline(a, out, a.cpu_repeats)
+        best = max(rec["cpu"].values(), key=lambda c: c["fps"])
+        rec["speedup_vs_fastest_cpu"] = {"rtlsim_fps": rec["rtlsim"]["fps"], "cpu": best["runtime"],
+                                         "cpu_fps": best["fps"], "speedup": rec["rtlsim"]["fps"] / best["fps"]}
     (out / "sim").mkdir(exist_ok=True)
     (out / "sim" / "bench.json").write_text(json.dumps(rec, indent=1))  # kept if synthesis fails
     if a.synth:

@@ -2,9 +2,12 @@
 // plus one output register (capacity DEPTH+1). Synchronous-read memory (BRAM/LUTRAM
 // inferable), one word per cycle in and out, full backpressure.
 // `count` = words held (memory + output register), for FIFO sizing in rtlsim.
+// RAM_STYLE "distributed" keeps the memory in LUTRAM (a wide, shallow FIFO would waste most
+// of its BRAMs); "auto" leaves the choice to synthesis.
 module fifo #(
     parameter WIDTH = 8,
-    parameter DEPTH = 2
+    parameter DEPTH = 2,
+    parameter RAM_STYLE = "auto"
 ) (
     input  wire             ap_clk,
     input  wire             ap_rst_n,
@@ -19,7 +22,6 @@ module fifo #(
     localparam AW = (DEPTH > 1) ? $clog2(DEPTH) : 1;
     localparam CW = $clog2(DEPTH + 2);
 
-    reg [WIDTH-1:0] mem [0:DEPTH-1];
     reg [AW-1:0] wptr, rptr;
     reg [CW-1:0] mcount;          // words in mem
     reg [WIDTH-1:0] odata;
@@ -33,10 +35,19 @@ module fifo #(
     assign m_axis_tvalid = ovalid;
     assign count = mcount + {{(CW-1){1'b0}}, ovalid};
 
-    always @(posedge ap_clk) begin
-        if (wr) mem[wptr] <= s_axis_tdata;
-        if (rd) odata <= mem[rptr];
-    end
+    generate if (RAM_STYLE == "distributed") begin : g_lutram
+        (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+        always @(posedge ap_clk) begin
+            if (wr) mem[wptr] <= s_axis_tdata;
+            if (rd) odata <= mem[rptr];
+        end
+    end else begin : g_auto
+        reg [WIDTH-1:0] mem [0:DEPTH-1];
+        always @(posedge ap_clk) begin
+            if (wr) mem[wptr] <= s_axis_tdata;
+            if (rd) odata <= mem[rptr];
+        end
+    end endgenerate
 
     always @(posedge ap_clk) begin
         if (!ap_rst_n) begin

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fpga_flow.errors import FlowError
+from fpga_flow.compiler.hw.stream import fifo_ram_style
 
 STREAM_OPS = ("StreamingFIFO", "StreamingDataWidthConverter")
 DEFAULT_FIFO_DEPTH = 2
@@ -154,8 +155,10 @@ def build_chain(model, fifo_depths: dict | None = None, default_depth: int = DEF
                                     in_words=st.in_words, out_words=st.in_words))
         stages.append(st)
     for s in stages:
-        if s.is_fifo and s.name in fifo_depths:
-            s.params["DEPTH"] = max(1, int(fifo_depths[s.name]))
+        if s.is_fifo:
+            if s.name in fifo_depths:
+                s.params["DEPTH"] = max(1, int(fifo_depths[s.name]))
+            s.params["RAM_STYLE"] = fifo_ram_style(s.params["WIDTH"], s.params["DEPTH"])
     for a, b in zip(stages, stages[1:]):
         if a.out_width != b.in_width:
             raise FlowError(f"stream width mismatch between {a.name} ({a.out_width} bits) and "

@@ -200,7 +200,16 @@ def test_fifo_dwc_identity():
     np.testing.assert_array_equal(run(m, x), x)
     assert op_of(m).rtl_parameters() == {"IN_WIDTH": 8, "OUT_WIDTH": 32, "NUM_IN_WORDS": 16}
     f = make_single_node_model("StreamingFIFO", shape=[1, 8], fold=4, depth=32, dataType="INT3")
-    assert op_of(f).rtl_parameters() == {"WIDTH": 12, "DEPTH": 32}
+    assert op_of(f).rtl_parameters() == {"WIDTH": 12, "DEPTH": 32, "RAM_STYLE": "auto"}
+
+
+def test_fifo_ram_style_keeps_wide_shallow_fifos_out_of_bram():
+    from fpga_flow.compiler.hw.stream import fifo_ram_style
+
+    assert fifo_ram_style(384, 141) == "distributed"   # 11 BRAM18 at 27 % full
+    assert fifo_ram_style(36, 4096) == "auto"         # 8 BRAM18, full
+    assert fifo_ram_style(96, 1024) == "auto"         # 98 kbit: too big for LUTRAM
+    assert fifo_ram_style(8, 32) == "auto"            # SRL/LUTRAM anyway
 
 
 def test_mvau_resource_model():

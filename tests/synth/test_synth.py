@@ -305,3 +305,17 @@ def test_mvau_lut_model_tracks_yosys(tmp_path, pe, simd, res_type):
     got, est = r.as_dict()["resources"], op.resource_estimate()
     assert got["dsp"] == est.dsp
     assert 0.75 * got["lut"] <= est.lut <= 1.25 * got["lut"], (got["lut"], est.lut)
+
+
+@needs_yosys
+def test_fifo_ram_style_reaches_yosys(tmp_path):
+    """RAM_STYLE=distributed (chosen by fifo_ram_style for wide, shallow FIFOs) maps to LUTRAM."""
+    from fpga_flow.sim.unit import hls_sources
+
+    got = {}
+    for style in ("auto", "distributed"):
+        r = run_yosys("fifo", "fifo", hls_sources("fifo"), "xc7", tmp_path / style,
+                      params={"WIDTH": 384, "DEPTH": 141, "RAM_STYLE": style}, ltp=False)
+        got[style] = r.as_dict()["resources"]
+    assert got["auto"]["bram18"] == 11 and got["auto"]["lutram"] == 0
+    assert got["distributed"]["bram18"] == 0 and got["distributed"]["lutram"] >= 384 * 141 // 64

@@ -17,6 +17,17 @@ from qonnx.core.datatype import DataType
 from .base import HWCustomOp, Resources, bram18_count
 
 
+def fifo_ram_style(width: int, depth: int) -> str:
+    """``distributed`` (LUTRAM) for a FIFO whose BRAMs would be less than half full and that holds at
+    most 64 kbit (e.g. 141 words of 384 bits: 11 BRAM18 at 27 %, about 2,000 LUTs instead), else
+    ``auto``: wide, shallow FIFOs after FIFO sizing otherwise push a design over its BRAM budget."""
+    bits = width * depth
+    n = bram18_count(width, depth)
+    if depth > 32 and n and bits <= 65536 and bits < 0.5 * n * 18432:
+        return "distributed"
+    return "auto"
+
+
 @dataclass
 class FIFOAttrs:
     shape: list[int]  # normal NHWC shape of the tensor
@@ -51,15 +62,20 @@ class StreamingFIFO(HWCustomOp):
     def exp_cycles(self):
         return 0
 
+    def effective_ram_style(self) -> str:
+        style = self.get_nodeattr("ram_style")
+        return style if style != "auto" else fifo_ram_style(self.instream_width(), self.get_nodeattr("depth"))
+
     def resource_estimate(self):
         w, d = self.instream_width(), self.get_nodeattr("depth")
-        if d > 256 and self.get_nodeattr("ram_style") != "distributed":
+        if d > 256 and self.effective_ram_style() != "distributed":
             return Resources(lut=30.0, ff=float(2 * w + 40), bram18=bram18_count(w, d))
         # SRL16/32-based FIFO: one LUT per bit per 32 entries
         return Resources(lut=float(w * math.ceil(d / 32) + 20), ff=float(w + 20))
 
     def rtl_parameters(self):
-        return {"WIDTH": self.instream_width(), "DEPTH": self.get_nodeattr("depth")}
+        return {"WIDTH": self.instream_width(), "DEPTH": self.get_nodeattr("depth"),
+                "RAM_STYLE": self.effective_ram_style()}
 
 
 @dataclass
