@@ -6,7 +6,7 @@
 // THRESH_FILE: NF lines; line nf, element pe*N_THR+t = T[nf*PE+pe, t].
 // The input vector is read during nf = 0 and replayed from a buffer for nf > 0, so the
 // unit runs one (nf, sf) step per cycle: NF*SF cycles per vector. Five pipeline stages
-// (ROM read / products / adder tree / accumulate / activation), global stall on output
+// (ROM read / products / adder tree / accumulate / activation; six when SIMD > 16), global stall on output
 // backpressure. Products and tree sums are registered so that the longest combinational path
 // is one multiplier or one adder tree, not both plus the accumulator.
 // EXT_WEIGHTS = 1 (mem_mode=external): no weight ROM; the weight words (same order as the
@@ -57,6 +57,8 @@ module mvau #(
     // only when its product is at least 9 bits wide.
     localparam PW = IN_BITS + W_BITS + ((RES_DSP != 0) ? 1 : 0);
     localparam TSW = PW + ((SIMD > 1) ? $clog2(SIMD) : 0);    // adder tree output width
+    localparam TREE_REG_AT = 16;                                // subtree size registered in big trees
+    localparam TREE_LAT = (SIMD > TREE_REG_AT) ? 1 : 0;
     localparam N_THR = (ACT_BITS > 0) ? (1 << ACT_BITS) - 1 : 1;
     localparam TW = PE * N_THR * THR_BITS;
 
@@ -141,25 +143,37 @@ module mvau #(
         end
     endgenerate
 
-    // ---- stage P: one adder tree per PE (registered) ----
+    // ---- stage P: one adder tree per PE (registered; trees of more than TREE_REG_AT inputs
+    // also register their subtrees of TREE_REG_AT inputs: one more stage, shorter paths) ----
     reg [PE*TSW-1:0] tsum_q;
     reg p_valid, p_first, p_last;
     reg [NFW-1:0] p_nf;
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_tree
             wire [TSW-1:0] t;
-            add_tree #(.N(SIMD), .IN_W(PW), .OUT_W(TSW)) u_tree (.in(prod_q[gp*SIMD*PW +: SIMD*PW]), .out(t));
+            add_tree #(.N(SIMD), .IN_W(PW), .OUT_W(TSW), .REG_AT(TREE_REG_AT)) u_tree
+                (.clk(ap_clk), .en(en), .in(prod_q[gp*SIMD*PW +: SIMD*PW]), .out(t));
             always @(posedge ap_clk) if (en) tsum_q[gp*TSW +: TSW] <= t;
         end
     endgenerate
 
+    // control of the products, delayed by the tree's own register stage when it has one
+    reg mt_valid_q, mt_first_q, mt_last_q;
+    reg [NFW-1:0] mt_nf_q;
+    wire mt_valid = TREE_LAT ? mt_valid_q : m_valid;
+    wire mt_first = TREE_LAT ? mt_first_q : m_first;
+    wire mt_last = TREE_LAT ? mt_last_q : m_last;
+    wire [NFW-1:0] mt_nf = TREE_LAT ? mt_nf_q : m_nf;
+
     always @(posedge ap_clk) begin
         if (!ap_rst_n) begin
             m_valid <= 1'b0; m_first <= 1'b0; m_last <= 1'b0; m_nf <= 0;
+            mt_valid_q <= 1'b0; mt_first_q <= 1'b0; mt_last_q <= 1'b0; mt_nf_q <= 0;
             p_valid <= 1'b0; p_first <= 1'b0; p_last <= 1'b0; p_nf <= 0;
         end else if (en) begin
             m_valid <= a_valid; m_first <= a_first; m_last <= a_last; m_nf <= a_nf;
-            p_valid <= m_valid; p_first <= m_first; p_last <= m_last; p_nf <= m_nf;
+            mt_valid_q <= m_valid; mt_first_q <= m_first; mt_last_q <= m_last; mt_nf_q <= m_nf;
+            p_valid <= mt_valid; p_first <= mt_first; p_last <= mt_last; p_nf <= mt_nf;
         end
     end
 

@@ -93,6 +93,8 @@ def reference(op, x: np.ndarray) -> np.ndarray:
 FAST = [
     ("mvau_act", mvau, dict(MW=12, MH=8, PE=2, SIMD=3, V=(1, 2, 2))),
     ("mvau_dsp_signed_in", mvau, dict(MW=6, MH=4, PE=2, SIMD=3, V=(1, 2), idt="INT4", wdt="INT3", res_type="dsp")),
+    ("mvau_pipelined_tree", mvau, dict(MW=40, MH=6, PE=3, SIMD=20, V=(1, 3))),   # SIMD > 16: registered subtrees
+    ("mvau_pipelined_tree_odd", mvau, dict(MW=33, MH=2, PE=1, SIMD=33, V=(1, 2), res_type="dsp")),
     ("mvau_noact_nf1", mvau, dict(MW=8, MH=4, PE=4, SIMD=2, V=(1,), idt="INT3", wdt="INT2", act_bits=0)),
     ("swg_k3s1p1", swg, dict(H=5, W=6, C=4, K=(3, 3), S=(1, 1), pad=(1, 1, 1, 1), SIMD=2)),
     ("swg_k3s2_asym", swg, dict(H=7, W=6, C=2, K=(3, 3), S=(2, 2), pad=(0, 1, 1, 0), SIMD=1, idt="INT3")),
