@@ -90,6 +90,18 @@ def test_fold_respects_lut_budget(rng):
         fold(hw_chain(rng), small, target_fps=r_big.fps)
 
 
+@pytest.mark.parametrize("lut", [4500, 9000])
+def test_fold_without_target_is_the_fastest_fit(rng, lut):
+    """No folding that a target can reach and that fits is faster than the untargeted search's result
+    (fitting is not monotonic in the cycle target, so a plain bisection can stop short)."""
+    board = board_with(lut=lut)
+    _, best = fold(hw_chain(np.random.default_rng(1)), board)
+    assert best.fits
+    for k in range(1, 25):
+        _, r = fold(hw_chain(np.random.default_rng(1)), board, target_fps=best.fps * 1.04 ** k, best_effort=True)
+        assert not (r.met and r.fits), (lut, best.fps, r.fps)
+
+
 def test_fold_budget_too_small_even_folded(rng):
     with pytest.raises(FlowError, match=r"board Pynq-Z2: even the fully folded design needs lut"):
         fold(hw_chain(rng), board_with(lut=100))
