@@ -124,9 +124,12 @@ def build_chain(model, fifo_depths: dict | None = None, default_depth: int = DEF
     ops = [getCustomOp(n) for n in nodes]
     used: set[str] = set()
     stages: list[Stage] = []
+    explicit_style: set[str] = set()  # FIFOs whose node sets ram_style (e.g. from a folding config)
     n_ins = 0
     for i, (n, op) in enumerate(zip(nodes, ops)):
         st = _stage_of(n, op, used)
+        if st.is_fifo and op.get_nodeattr("ram_style") != "auto":
+            explicit_style.add(st.name)
         if stages and st.module == "dwc" and stages[-1].module == "dwc":
             # hls/dwc converts any pair of widths: one converter instead of a chain (FINN's RTL DWC
             # needs integer ratios, so the compiler may split e.g. 8->36 bits into 8->4->36, and the
@@ -158,7 +161,8 @@ def build_chain(model, fifo_depths: dict | None = None, default_depth: int = DEF
         if s.is_fifo:
             if s.name in fifo_depths:
                 s.params["DEPTH"] = max(1, int(fifo_depths[s.name]))
-            s.params["RAM_STYLE"] = fifo_ram_style(s.params["WIDTH"], s.params["DEPTH"])
+            if s.name not in explicit_style:  # the rule again, for the sized depth
+                s.params["RAM_STYLE"] = fifo_ram_style(s.params["WIDTH"], s.params["DEPTH"])
     for a, b in zip(stages, stages[1:]):
         if a.out_width != b.in_width:
             raise FlowError(f"stream width mismatch between {a.name} ({a.out_width} bits) and "

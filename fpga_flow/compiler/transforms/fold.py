@@ -293,11 +293,11 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
                             f"{getattr(r1, k):.0f} ({u:.0%} of the board, limit {budget_fraction:.0%}); "
                             f"largest user: layer {biggest_user(ops, k)}")
         lo, hi = 0.5, float(mc1)
-        best = (float(mc1), float("inf"))  # (cycles/frame, the target that produced it) of the fastest fit
+        fastest = (float(mc1), float("inf"))  # (cycles/frame, the target that produced it) of the fastest fit
         lo_info = feasible(lo)
         if lo_info[0]:
             hi = float(lo_info[2])
-            best = (hi, lo)
+            fastest = (hi, lo)
         for _ in range(60):
             if hi <= lo * 1.002 or hi - lo < 1:
                 break
@@ -305,18 +305,18 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
             info = feasible(mid)
             if info[0]:
                 hi = min(float(info[2]), mid)
-                best = min(best, (float(info[2]), mid))
+                fastest = min(fastest, (float(info[2]), mid))
             else:
                 lo, lo_info = mid, info
         # fitting is not monotonic in the target (BRAM shapes and the DSP assignment change with
         # the folding), so the bisection can stop short: scan targets down to 1/8 of its result
-        top = best[0]
+        top = fastest[0]
         for i in range(1, 49):
             t = top * 8.0 ** (-i / 48)
             info = feasible(t)
-            if info[0] and float(info[2]) < best[0]:
-                best = (float(info[2]), t)
-        hi = best[1]
+            if info[0] and float(info[2]) < fastest[0]:
+                fastest = (float(info[2]), t)
+        hi = fastest[1]
         limiting = ""
         if not lo_info[0]:
             _, _, mc_lo, _, ob_lo = feasible(lo)  # state of the first infeasible folding
