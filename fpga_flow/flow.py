@@ -227,6 +227,9 @@ def st_train(f: Flow) -> None:
     f.note(f"float {c.base}: " + ", ".join(f"{k} {v:.3f}" for k, v in res.best.items() if k.startswith("test_")))
 
 
+PRUNE_BATCH = 32
+
+
 def st_prune(f: Flow) -> None:
     import torch
 
@@ -238,7 +241,10 @@ def st_prune(f: Flow) -> None:
 
     c = f.cfg
     model, meta = load_checkpoint(f.path("checkpoints/float.pt"))
-    loaders = f.loaders()
+    # the batch of `fpga-flow prune`: SeReNe shrinks the weights once per step, so lambda's strength per
+    # epoch follows the batch size; at 16 the demo's lambda 0.2 pruned 0 % of a float vgg16 that reached
+    # 95.8 % (50 % at 32; 74 % instead of 71 % on an 81.7 % one)
+    loaders = f.loaders(batch_size=PRUNE_BATCH)
     recipe = spec(c.model).recipe
     bound = c.prune_loss_bound if c.prune_loss_bound is not None else recipe.loss_bound
     lam = c.prune_lam if c.prune_lam is not None else recipe.lam
