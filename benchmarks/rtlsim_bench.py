@@ -39,31 +39,27 @@ def roofline(build_dir: Path, clock_mhz: float) -> dict:
 
 
 def cpu_baseline(a, out: Path, repeats: int) -> dict:
-    """Wall-clock FPS of the float zoo model (same topology) on this CPU, batch 1 [measured]."""
+    """Wall-clock FPS of the float zoo model (same topology) on this CPU, batch 1 [measured], timed by
+    the runtime's own bench (as the flow's CPU rows are)."""
     import torch
 
     from fpga_flow.models import build
-    from fpga_flow.runtime.backends.cpu import OnnxRuntimeBackend, TorchBackend, cpu_name, export_onnx
+    from fpga_flow.runtime.backends.cpu import OnnxRuntimeBackend, TorchBackend, export_onnx
+    from fpga_flow.runtime.bench import bench_accelerator
+    from fpga_flow.runtime.driver import Accelerator
 
     cfg = {"in_size": a.size, **({"width": a.width} if a.width else {})}
     torch.manual_seed(0)
     model = build(a.model, **cfg).eval()
     shape = (1, 3, a.size, a.size)
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     backends = {"onnxruntime": OnnxRuntimeBackend(export_onnx(model, out / "cpu" / "float.onnx", shape)),
                 "pytorch": TorchBackend(model)}
     res = {}
     for name, be in backends.items():
-        for _ in range(3):
-            be.run(x)
-        lat = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            be.run(x)
-            lat.append(time.perf_counter() - t0)
-        med = float(np.median(lat))
-        res[name] = {"runtime": name, "source": "measured", "device": cpu_name(), "threads": torch.get_num_threads(),
-                     "median_ms": med * 1e3, "fps": 1.0 / med, "repeats": repeats}
+        r = bench_accelerator(Accelerator(be, out, input_shape=shape[1:]), model=a.model, board="cpu",
+                              repeats=repeats)
+        res[name] = {"runtime": name, "source": r.source, "device": r.device, "threads": torch.get_num_threads(),
+                     "median_ms": r.latency_ms.median, "fps": r.fps.median, "repeats": r.repeats}
     return res
 
 

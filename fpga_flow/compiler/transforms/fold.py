@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from fpga_flow.compiler.hw import Resources
 from fpga_flow.compiler import MVAU_WWIDTH_MAX
+from fpga_flow.compiler.hw import Resources
 from fpga_flow.errors import FlowError
 
 RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
