@@ -16,7 +16,8 @@ FAMILIES = ("xc7", "xcup")  # yosys synth_xilinx -family
 PS_TYPES = ("zynq7", "zynq_us+")
 RESOURCE_KEYS = ("lut", "ff", "dsp", "bram18", "bram36", "uram", "lutram")
 REQUIRED = ("name", "part", "family", "ps", "clock_mhz", "axi_hp_width", "resources")
-OPTIONAL = ("board_part", "description")
+OPTIONAL = ("board_part", "description", "dram")
+DRAM_KEYS = ("type", "peak_mb_s", "weight_ports", "derating", "source")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,24 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class DramLink:
+    """The path that streams ``mem_mode=external`` weights from DRAM: ``weight_ports`` AXI HP ports of
+    ``axi_hp_width`` bits at the fabric clock, behind a DDR of ``peak_mb_s``, of which a fraction
+    ``derating`` is assumed sustained for DMA reads (a stated assumption, not a measurement)."""
+
+    type: str
+    peak_mb_s: float
+    weight_ports: int = 1
+    derating: float = 0.7
+    source: str = ""
+
+    def bytes_per_cycle(self, clock_mhz: float, axi_hp_width: int) -> float:
+        """Sustained weight bytes per fabric clock cycle (MB/s / MHz = bytes per cycle)."""
+        port_mb_s = self.weight_ports * axi_hp_width / 8 * clock_mhz
+        return min(port_mb_s, self.peak_mb_s) * self.derating / clock_mhz
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     part: str
@@ -46,7 +65,12 @@ class Board:
     resources: Resources
     board_part: str = ""
     description: str = ""
+    dram: DramLink | None = None  # None: external weights are not throttled (no figure for the board)
     source: str = ""  # the YAML it came from
+
+    def weight_bytes_per_cycle(self) -> float | None:
+        """Sustained DRAM bytes per cycle for streamed weights, or None without a ``dram`` figure."""
+        return None if self.dram is None else self.dram.bytes_per_cycle(self.clock_mhz, self.axi_hp_width)
 
     @property
     def clock_period_ns(self) -> float:
@@ -110,12 +134,40 @@ def parse_board(data, path: Path) -> Board:
         raise FlowError(f"{path}: resources.lutram ({r.lutram}) exceeds lut ({r.lut})")
     if data["family"] == "xc7" and r.uram:
         raise FlowError(f"{path}: 7-series parts have no URAM, got uram={r.uram}")
-    for key in OPTIONAL:
+    for key in ("board_part", "description"):
         if key in data and not isinstance(data[key], str):
             raise FlowError(f"{path}: {key} must be a string")
+    dram = parse_dram(data["dram"], path) if "dram" in data else None
     return Board(name=data["name"], part=data["part"], family=data["family"], ps=data["ps"],
                  clock_mhz=float(clk), axi_hp_width=hp, resources=r, board_part=data.get("board_part", ""),
-                 description=data.get("description", ""), source=str(path))
+                 description=data.get("description", ""), dram=dram, source=str(path))
+
+
+def _positive(value, key: str, path: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise FlowError(f"{path}: {key} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def parse_dram(d, path: Path) -> DramLink:
+    if not isinstance(d, dict):
+        raise FlowError(f"{path}: dram must be a mapping ({', '.join(DRAM_KEYS)})")
+    unknown = sorted(set(d) - set(DRAM_KEYS))
+    if unknown:
+        raise FlowError(f"{path}: unknown dram key(s) {', '.join(map(str, unknown))} (allowed: {', '.join(DRAM_KEYS)})")
+    if "peak_mb_s" not in d:
+        raise FlowError(f"{path}: dram.peak_mb_s is missing (the DDR peak bandwidth in MB/s)")
+    derating = _positive(d.get("derating", 0.7), "dram.derating", path)
+    if derating > 1:
+        raise FlowError(f"{path}: dram.derating must be in (0, 1], got {derating}")
+    ports = _int(d.get("weight_ports", 1), "dram.weight_ports", path)
+    if ports < 1:
+        raise FlowError(f"{path}: dram.weight_ports must be >= 1, got {ports}")
+    for key in ("type", "source"):
+        if key in d and not isinstance(d[key], str):
+            raise FlowError(f"{path}: dram.{key} must be a string")
+    return DramLink(type=d.get("type", ""), peak_mb_s=_positive(d["peak_mb_s"], "dram.peak_mb_s", path),
+                    weight_ports=ports, derating=derating, source=d.get("source", ""))
 
 
 def load_board_file(path: str | os.PathLike) -> Board:

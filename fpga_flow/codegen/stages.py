@@ -103,7 +103,10 @@ def _stage_of(node, op, used: set[str]) -> Stage:
             p = params
             depth = (p["MH"] // p["PE"]) * (p["MW"] // p["SIMD"])
             ext = {"width": p["PE"] * p["SIMD"] * p["W_BITS"], "depth": depth, "file": p["WEIGHT_FILE"],
-                   "words_per_frame": depth * int(np.prod(ishape[:-1]))}
+                   "words_per_frame": depth * int(np.prod(ishape[:-1])),
+                   # the layer's share of the board's DRAM bandwidth (bytes/cycle = num/den; 0: ideal)
+                   "rate_num": int(op.get_nodeattr("ext_bw_num")), "rate_den": int(op.get_nodeattr("ext_bw_den")),
+                   "word_bytes": int(op.weight_word_bytes())}
     return Stage(name=name, node=node.name, op_type=node.op_type, module=mod, params=params, memories=mems,
                  in_width=op.instream_width(), out_width=op.outstream_width(),
                  in_words=int(np.prod(ishape)) // op.in_fold(), out_words=int(np.prod(oshape)) // op.out_fold(),

@@ -104,7 +104,9 @@ def write_top(chain: Chain) -> str:
             if s.ext_weights:
                 e = s.ext_weights
                 L.append("`ifdef VERILATOR")
-                L.append(f"    memstream #(.WIDTH({ww}), .DEPTH({e['depth']}), .INIT_FILE(\"{e['file']}\")) {s.name}_wstream (")
+                L.append(f"    memstream #(.WIDTH({ww}), .DEPTH({e['depth']}), .INIT_FILE(\"{e['file']}\"), "
+                         f".RATE_NUM({e['rate_num']}), .RATE_DEN({e['rate_den']}), .WORD_BYTES({e['word_bytes']})) "
+                         f"{s.name}_wstream (")
                 L.append("        .ap_clk(ap_clk), .ap_rst_n(rst_n),")
                 L.append(f"        .m_axis_tdata({s.name}_w_tdata), .m_axis_tvalid({s.name}_w_tvalid), "
                          f".m_axis_tready({s.name}_w_tready));")

@@ -81,6 +81,7 @@ def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, 
     from fpga_flow.compiler.estimate import estimate, io_spec
     from fpga_flow.compiler.folding_config import ApplyConfig, extract_folding_config, load_folding_config
     from fpga_flow.compiler.transforms.fold import Fold, FoldResult, hw_ops, over_budget, totals
+    from fpga_flow.compiler.transforms.dram import ShareDramBandwidth
     from fpga_flow.compiler.transforms.streamline import Streamline
     from fpga_flow.compiler.transforms.streams import InsertStreams
     from fpga_flow.compiler.transforms.tidy import Tidy
@@ -161,6 +162,7 @@ def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, 
             elif name == "fold":
                 if fcfg is not None:
                     model, _ = ApplyConfig(fcfg, warn=True).apply(model)
+                    model, _ = ShareDramBandwidth(board).apply(model)
                     ops = hw_ops(model)
                     r, mc, slow = totals(ops)
                     clk = board.clock_mhz * 1e6

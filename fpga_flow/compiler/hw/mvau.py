@@ -31,6 +31,10 @@ class MVAUAttrs:
     thresholds: np.ndarray = None  # type: ignore[assignment]
     # internal_decoupled (weights on chip) | external (streamed from DRAM)
     mem_mode: str = "internal_decoupled"
+    # mem_mode=external: DRAM bytes per cycle granted to this layer's weight stream, as the ratio
+    # ext_bw_num / ext_bw_den (0: an ideal stream); set by compiler.transforms.dram.ShareDramBandwidth
+    ext_bw_num: int = 0
+    ext_bw_den: int = 1
     ram_style: str = "auto"
     resType: str = "lut"
 
@@ -154,8 +158,23 @@ class MVAU(HWCustomOp):
 
     # ----- performance -----
     def exp_cycles(self):
+        """One weight word (PE·SIMD weights) per cycle; a streamed layer also waits for its share of
+        the DRAM bandwidth: ceil(words · bytes per word / bytes per cycle)."""
         a = self.attrs
-        return (a.MH // a.PE) * (a.MW // a.SIMD) * self.V()
+        words = (a.MH // a.PE) * (a.MW // a.SIMD) * self.V()
+        if a.mem_mode != "external" or a.ext_bw_num <= 0:
+            return words
+        return max(words, -(-words * self.weight_word_bytes() * a.ext_bw_den // a.ext_bw_num))
+
+    def weight_word_bytes(self) -> int:
+        """Bytes of one weight word on the DMA stream (the AXI-stream width is a multiple of 8 bits)."""
+        a = self.attrs
+        return -(-a.PE * a.SIMD * self.weight_bits() // 8)
+
+    def weight_stream_bytes(self) -> int:
+        """DRAM bytes a streamed layer reads per frame (its weights, once per input vector)."""
+        a = self.attrs
+        return (a.MH // a.PE) * (a.MW // a.SIMD) * self.V() * self.weight_word_bytes()
 
     def wmem(self) -> int:
         a = self.attrs

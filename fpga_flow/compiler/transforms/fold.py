@@ -187,19 +187,24 @@ def biggest_user(ops, key: str) -> str:
 def hard_limit(ops, mc: int, mvau_wwidth_max: int, hp: int) -> str:
     """Why the design cannot be faster than ``mc`` cycles: the layer whose fastest legal folding
     (for its current mem_mode) still needs >= mc cycles; '' when no single layer is the cause."""
-    worst, wname, wop = 0, "", None
+    worst, wname, wop, wlink = 0, "", None, False
     for n, op in ops:
         types = op.get_nodeattr_types()
         saved = {a: op.get_nodeattr(a) for a in ("PE", "SIMD", "ram_style", "parallel_window") if a in types}
         set_folding([(n, op)], 0.5, mvau_wwidth_max, hp)
         c = op.exp_cycles()
+        link_bound = c > op.get_nodeattr("MW") * op.get_nodeattr("MH") * op.V() // (
+            op.get_nodeattr("PE") * op.get_nodeattr("SIMD")) if n.op_type == "MVAU" else False
         for a, v in saved.items():
             op.set_nodeattr(a, v)
         if c > worst:
-            worst, wname, wop = c, n.name, op
+            worst, wname, wop, wlink = c, n.name, op, link_bound
     if wop is None or worst < mc * 0.999:
         return ""
     if "mem_mode" in wop.get_nodeattr_types() and wop.get_nodeattr("mem_mode") == "external":
+        if wlink:
+            return (f"DRAM bandwidth: layer {wname}'s weights stream from DRAM (on-chip BRAM too small) and "
+                    f"the streamed layers share the board's DRAM link ({worst} cycles/frame)")
         return (f"layer {wname}: its weights stream from DRAM (on-chip BRAM too small) at "
                 f"PE·SIMD·W_BITS <= {hp} bits/cycle")
     return f"layer {wname} at its maximum parallelism ({worst} cycles/frame)"
@@ -209,6 +214,8 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
          mvau_wwidth_max: int = MVAU_WWIDTH_MAX, best_effort: bool = False) -> tuple[ModelWrapper, FoldResult]:
     """Fold ``model`` in place. Raises FlowError when ``target_fps`` is not reachable (message gives
     the best feasible FPS and the limiting layer/resource) unless ``best_effort``."""
+    from fpga_flow.compiler.transforms.dram import share_dram_bandwidth
+
     clk = board.clock_mhz * 1e6
     ops = hw_ops(model)
     budget = board.budget()
@@ -233,6 +240,13 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
                 used += d
 
     def fold_once(target):
+        # PE/SIMD are chosen for ideal weight streams; the DRAM link's share then bounds the
+        # streamed layers' cycles (so a throttled layer is not widened for nothing)
+        share_dram_bandwidth(ops, None)
+        fold_once_ideal_streams(target)
+        share_dram_bandwidth(ops, board)
+
+    def fold_once_ideal_streams(target):
         set_folding(ops, target, mvau_wwidth_max, hp, budget)
         assign_dsp()
         # weights that do not fit in BRAM: stream the largest from DRAM until BRAM fits
