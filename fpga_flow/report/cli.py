@@ -7,12 +7,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from fpga_flow.cli_options import FlowCommand, writable
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("report", help="CPU-vs-FPGA report (Markdown + HTML with plots) for every model under --build-root")
+    @app.command("report", cls=FlowCommand, help="CPU-vs-FPGA report (Markdown + HTML with plots) for every model under --build-root")
     def _report(
-        build_root: Path = typer.Option(Path("build"), help="folder holding <model>-<board>/ build folders"),
-        out: Path = typer.Option(None, help="output folder (default: <build-root>/report)"),
+        build_root: Path = typer.Option(Path("build"), "--build-root", help="folder holding <model>-<board>/ build folders"),
+        out: Path = typer.Option(None, "--out", callback=writable, help="output folder (default: <build-root>/report)"),
     ) -> None:
         from fpga_flow.report.render import write_report
         from fpga_flow.report.tables import perf_table

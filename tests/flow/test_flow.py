@@ -53,17 +53,43 @@ def test_failure_stops_the_flow_and_is_recorded(tmp_path):
     assert json.loads((cfg.bdir / "flow.json").read_text())["stages"]["b"]["status"] == "failed"
 
 
-def test_missing_vivado_skips_bitstream_but_runs_the_rest_then_exit_code_3(tmp_path, monkeypatch):
+def test_missing_vivado_skips_bitstream_but_runs_the_rest(tmp_path, monkeypatch, capsys):
     import shutil
 
     monkeypatch.setattr(shutil, "which", lambda name: None)
     calls: list = []
     stages = [Stage("vivado", (), st_vivado), Stage("deploy", ("deploy/deploy.json",), _writer("deploy/deploy.json", calls))]
     cfg = FlowConfig(build_root=tmp_path)
-    with pytest.raises(BitstreamSkipped, match="vivado is not on PATH") as info:
-        Flow(cfg).run(stages)
-    assert info.value.exit_code == 3 and calls == ["deploy/deploy.json"]
+    f = Flow(cfg)
+    f.run(stages)  # not an error: everything but the bitstream is built
+    assert isinstance(f.skipped, BitstreamSkipped) and "vivado is not on PATH" in str(f.skipped)
+    assert f.skipped.exit_code == 3 and calls == ["deploy/deploy.json"]
     assert json.loads((cfg.bdir / "flow.json").read_text())["stages"]["vivado"]["status"] == "skipped"
+    assert capsys.readouterr().out.count("bitstream not built") == 1
+
+
+@pytest.mark.parametrize("require, code", [(False, 0), (True, 3)])
+def test_bitstream_without_vivado_exits_0_unless_required(tmp_path, monkeypatch, require, code):
+    """Through the CLI with every stage but vivado stubbed: the skip is said once; exit 3 only on request."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    import fpga_flow.flow as flow
+    from fpga_flow.cli import app
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(flow, "STAGES", tuple(Stage(s.name, s.outputs, st_vivado if s.name == "vivado" else
+                                                    (lambda f: None), s.what) for s in flow.STAGES))
+    args = ["bitstream", "--build-root", str(tmp_path), "--image-size", "32", "--width", "0.125"]
+    r = CliRunner().invoke(app, args + (["--require-bitstream"] if require else []))
+    # fpga_flow.cli.main turns a FlowError into its exit code; the runner calls the app directly
+    assert (r.exception.exit_code if isinstance(r.exception, FlowError) else r.exit_code) == code, r.output
+    assert r.output.count("bitstream not built") == 1
+    assert "vgg16-pruned on Pynq-Z2: input 32×32, width ×0.125, W4A4; data: synthetic ISIC set" in r.output
+    assert ("everything but the bitstream is built" in r.output) != require
+    r = CliRunner().invoke(app, ["bitstream", "--build-root", str(tmp_path)])  # a plain re-run says what it reuses
+    assert "reusing the settings" in r.output and "--image-size 32, --width 0.125" in r.output
 
 
 def test_stage_list_covers_the_whole_flow():
@@ -76,8 +102,8 @@ def test_stage_list_covers_the_whole_flow():
 def test_cli_unknown_model_is_one_line_and_nonzero(tmp_path):
     r = subprocess.run([sys.executable, "-c", "from fpga_flow.cli import main; main()", "bitstream", "--model", "resnet",
                         "--build-root", str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and "unknown model 'resnet'" in r.stderr
-    assert "Traceback" not in r.stderr
+    assert r.returncode == 2 and "Invalid value for '--model': 'resnet' is not one of" in r.stderr
+    assert "Traceback" not in r.stderr and not any(tmp_path.iterdir())
 
 
 def test_train_reuses_a_given_checkpoint_and_checks_it(tmp_path):
