@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import click
+from typer import _click as click  # typer vendors its own click
 import typer
 from typer.core import TyperCommand
 
