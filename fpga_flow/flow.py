@@ -430,7 +430,8 @@ def st_deploy(f: Flow) -> None:
     out = make_deploy(f.cfg.bdir, inputs=np.load(f.path("sim/test_inputs.npy")),
                       expected=np.load(f.path("sim/test_outputs.npy")), expected_pred=np.load(f.path("sim/test_pred.npy")),
                       model=f.cfg.model, board=f.cfg.board, bitfile=bits[0] if bits else None,
-                      hwh=hwh[0] if hwh else None, float_onnx=f.path("model.onnx"))
+                      hwh=hwh[0] if hwh else None, float_onnx=f.path("model.onnx"),
+                      extra={"classes": list(f.loaders()["train"].dataset.index.classes)} if f.cfg.task == "cls" else None)
     np.save(out / "test_data" / "labels.npy", np.load(f.path("sim/test_labels.npy")))
     f.note(f"deploy folder {out}" + ("" if bits else " (no bitfile: Vivado did not run)"))
 

@@ -66,8 +66,8 @@ def test_bad_inputs_fail_before_any_file_is_written(tmp_path, args, message):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--wbits", "9"], "Invalid value for '--wbits': 9 is not in the range 2<=x<=8"),
-    (["--abits", "0"], "Invalid value for '--abits': 0 is not in the range 2<=x<=8"),
+    (["--wbits", "9"], "Invalid value for '--wbits': Input should be less than or equal to 8"),
+    (["--abits", "0"], "Invalid value for '--abits': Input should be greater than or equal to 2"),
     (["--scales", "log"], "Invalid value for '--scales': 'log' is not one of po2, float"),
     (["--data", "/nonexistent"], "Invalid value for '--data': /nonexistent: folder not found"),
 ])

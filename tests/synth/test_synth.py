@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -207,6 +208,17 @@ def test_vivado_tcl_and_skip(build, tmp_path, monkeypatch):
     assert 'create_bd_design "fpga_flow_bd"' in tcl
     assert "CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ {100}" in tcl
     assert "weights.mem" in tcl
+    # relative to its own folder: the build folder copied elsewhere (here: without the repo) still has every file
+    assert "Written for Vivado 2022.2" in tcl and "cd [file dirname [file normalize [info script]]]" in tcl
+    assert str(build.resolve()) not in tcl and '"/' not in tcl
+    moved = tmp_path / "elsewhere" / "b"
+    shutil.copytree(build, moved)
+    listed = re.search(r"add_files -norecurse \[list (.*)\]", tcl).group(1)
+    paths = re.findall(r'"([^"]+)"', listed)
+    assert paths and all((moved / "vivado" / p).is_file() for p in paths), paths
+    assert any(p.startswith("hls/") for p in paths) or all(p.startswith("../rtl/") or "/" not in p for p in paths)
+    pre = (build / "vivado" / "pre_synth.tcl").read_text()
+    assert str(build.resolve()) not in pre and "[file join $here ../rtl/" in pre
     with pytest.raises(BitstreamSkipped):
         bitstream(build, load_board("ZCU104"))
     tcl = (build / "vivado" / "build.tcl").read_text()
