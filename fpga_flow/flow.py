@@ -431,9 +431,19 @@ def st_deploy(f: Flow) -> None:
                       expected=np.load(f.path("sim/test_outputs.npy")), expected_pred=np.load(f.path("sim/test_pred.npy")),
                       model=f.cfg.model, board=f.cfg.board, bitfile=bits[0] if bits else None,
                       hwh=hwh[0] if hwh else None, float_onnx=f.path("model.onnx"),
-                      extra={"classes": list(f.loaders()["train"].dataset.index.classes)} if f.cfg.task == "cls" else None)
+                      extra={"classes": _class_names(f)} if f.cfg.task == "cls" else None)
     np.save(out / "test_data" / "labels.npy", np.load(f.path("sim/test_labels.npy")))
     f.note(f"deploy folder {out}" + ("" if bits else " (no bitfile: Vivado did not run)"))
+
+
+def _class_names(f: Flow) -> list[str] | None:
+    """The dataset's class names in label order (ISIC 2019: MEL, NV, ...), None when its index is not at hand."""
+    from fpga_flow.data import index_dataset, resolve_root
+
+    try:
+        return list(index_dataset(resolve_root(f.cfg.data_root), f.cfg.task, check=False).classes)
+    except (FlowError, OSError):
+        return None
 
 
 def st_bench(f: Flow) -> None:
