@@ -470,16 +470,17 @@ def st_metrics(f: Flow) -> None:
         keys = ("balanced_accuracy", "accuracy", "iou", "dice")
         return {k: float(d[prefix + k]) for k in keys if isinstance(d.get(prefix + k), (int, float))}
 
-    out = {"float": pick(load_checkpoint(f.path("checkpoints/float.pt"))[1]["metrics"], "test_") | {"note": "test split"},
-           "pruned": pick(load_checkpoint(f.path("checkpoints/pruned.pt"))[1]["metrics"]) | {"note": "test split"}}
+    n_split = (read_json(f.path("sim/test_set.json")) or {}).get("test_split")
+    split = f"test split ({n_split} images)" if n_split else "test split"
+    out = {"float": pick(load_checkpoint(f.path("checkpoints/float.pt"))[1]["metrics"], "test_") | {"note": split},
+           "pruned": pick(load_checkpoint(f.path("checkpoints/pruned.pt"))[1]["metrics"]) | {"note": split}}
     q = read_json(f.path("quant/quant_summary.json")) or {}
     qm = [v for k, v in (q.get("metrics") or {}).items() if k != "float"]
     if qm:
-        out["quantized"] = pick(qm[-1]) | {"note": "test split"}
+        out["quantized"] = pick(qm[-1]) | {"note": split}
     y, pred = np.load(f.path("sim/test_labels.npy")), np.load(f.path("sim/test_pred.npy"))
     hw = ({"balanced_accuracy": M.balanced_accuracy(y, pred), "accuracy": M.accuracy(y, pred)} if f.cfg.task == "cls"
           else {"iou": M.iou(pred, y), "dice": M.dice(pred, y)})
-    n_split = (read_json(f.path("sim/test_set.json")) or {}).get("test_split")
     which = (f"all {len(y)} test images" if n_split == len(y)
              else f"first {len(y)} of {n_split} test images" if n_split else f"first {len(y)} test images")
     out["hardware"] = {k: float(v) for k, v in hw.items()} | {"note": f"rtlsim, {which}", "images": int(len(y))}

@@ -140,3 +140,17 @@ def test_bitstream_settings_default_to_those_of_the_build_folder(tmp_path):
     Flow(FlowConfig(build_root=tmp_path, image_size=32, width=0.125, epochs=10)).run([])
     cfg = resolve_config("vgg16-pruned", "Pynq-Z2", tmp_path, epochs=None, wbits=3)
     assert (cfg.image_size, cfg.width, cfg.epochs, cfg.wbits, cfg.build_root) == (32, 0.125, 10, 3, tmp_path)
+
+
+def test_hardware_accuracy_uses_the_whole_test_split_within_the_sim_budget(tmp_path):
+    from fpga_flow.flow import RTLSIM_BUDGET_CYCLES, _test_count
+
+    f = Flow(FlowConfig(build_root=tmp_path))
+    assert _test_count(f, 120) == 120  # no estimate yet: every image
+    f.cfg.bdir.mkdir(parents=True)
+    (f.cfg.bdir / "estimates.json").write_text(json.dumps({"total": {"cycles_per_frame": 2300}}))
+    assert _test_count(f, 120) == 120  # a toy build: the whole split
+    (f.cfg.bdir / "estimates.json").write_text(json.dumps({"total": {"cycles_per_frame": 1_505_280}}))
+    assert _test_count(f, 1000) == int(RTLSIM_BUDGET_CYCLES // 1_505_280)  # 224x224 on Pynq-Z2: capped
+    f.cfg.n_test = 8
+    assert _test_count(f, 120) == 8 and _test_count(f, 5) == 5  # asked for
