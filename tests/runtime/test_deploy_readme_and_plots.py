@@ -61,3 +61,16 @@ def test_fps_plot_keeps_value_labels_inside_the_panel():
         box = text.get_window_extent()
         assert panel.x0 <= box.x0 and box.x1 <= panel.x1, text.get_text()
     assert "speedup 4.66×" in ax.get_title()
+
+
+def test_notebooks_can_be_opened_and_executed_off_the_board():
+    """`jupyter nbconvert --execute` and `jupyter notebook` come with the venv (pinned, torch untouched)."""
+    from pathlib import Path
+
+    import nbconvert
+    import notebook
+    from nbconvert.preprocessors import ExecutePreprocessor  # noqa: F401
+
+    lock = (Path(__file__).parents[2] / "requirements.lock").read_text().splitlines()
+    assert f"nbconvert=={nbconvert.__version__}" in lock and f"notebook=={notebook.__version__}" in lock
+    assert sum(line.startswith("torch==") for line in lock) == 1
