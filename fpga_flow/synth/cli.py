@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
             except BitstreamSkipped as err:
                 if require_bitstream:
                     raise
-                console.print(f"{err}; everything but the bitstream is built", style="yellow", highlight=False)
+                console.print(f"{err}; everything but the bitstream is built", style="yellow", highlight=False,
+                              soft_wrap=True)
                 return
             console.print(f"bitstream: {bit}", highlight=False)
