@@ -39,8 +39,9 @@ test-slow: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/fpga-flow demo
 
+# exit 0 when everything but the bitstream is built (no vivado here); REQUIRE_BITSTREAM=1 makes that exit 3
 bitstream: $(STAMP)
-	$(BIN)/fpga-flow bitstream --model $(MODEL) --board $(BOARD)
+	$(BIN)/fpga-flow bitstream --model $(MODEL) --board $(BOARD) $(if $(REQUIRE_BITSTREAM),--require-bitstream)
 
 report: $(STAMP)
 	$(BIN)/fpga-flow report

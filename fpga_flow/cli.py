@@ -15,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 # Order = order in --help, following the data path.
@@ -28,7 +29,7 @@ STAGE_CLIS = (
     "fpga_flow.synth.cli",
     "fpga_flow.runtime.cli",
     "fpga_flow.report.cli",
-    "fpga_flow.flow",
+    "fpga_flow.flow_cli",
 )
 
 for _module in STAGE_CLIS:

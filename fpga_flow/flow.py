@@ -4,8 +4,9 @@
 quantize (Brevitas QAT, QONNX) -> build (compiler) -> codegen -> rtlsim verification -> Yosys ->
 Vivado (when on PATH) -> deploy folder -> bench -> metrics.  Each stage names the files it writes
 in ``build/<model>-<board>/``; a stage whose outputs exist is skipped, so a re-run resumes.
-Without Vivado everything else is built and the flow ends with one line and the exit code of
-``BitstreamSkipped``.  The stages call the other packages' public APIs (CONTRIBUTING.md).
+Without Vivado everything else is built: the flow says so once and exits 0 (exit 3, the code of
+``BitstreamSkipped``, only with ``--require-bitstream``).  The stages call the other packages' public
+APIs (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import typer
 from rich.console import Console
 
 from fpga_flow.errors import BitstreamSkipped, FlowError, NotBuiltYet
 from fpga_flow.runtime.buildinfo import read_json, write_json
 
-console = Console()
+console = Console(soft_wrap=True)  # long paths and summaries stay on one line (logs, tests)
 TASK = {"vgg16": "cls", "vgg16-pruned": "cls", "segnet": "seg", "segnet-pruned": "seg"}
 
 
@@ -45,9 +45,22 @@ class FlowConfig:
     target_fps: float | None = None
     checkpoint: Path | None = None  # a trained float base-model checkpoint to reuse instead of training
     prune_loss_bound: float | None = None  # allowed val-metric drop in points; None: the model's pruning recipe
-    n_test: int = 8  # test images through rtlsim (deploy test data + hardware accuracy)
+    n_test: int | None = None  # test images through rtlsim (deploy test data + hardware accuracy); None: the
+    # whole test split, as far as RTLSIM_BUDGET_CYCLES allows
     bench_repeats: int = 10
     seed: int = 0
+
+    def summary(self) -> str:
+        """What this run builds, in one paragraph: size, width, bits, data source, epochs."""
+        data = (f"ISIC data at {self.data}" if self.data is not None
+                else f"synthetic ISIC set, {self.n_images} images ({self.data_root})")
+        return (f"{self.model} on {self.board}: input {self.image_size}×{self.image_size}, width ×{self.width:g}, "
+                f"W{self.wbits}A{self.abits}; data: {data}; "
+                + (f"float model from {self.checkpoint}" if self.checkpoint else f"training {self.epochs} epochs")
+                + f", SeReNe {self.prune_epochs} epochs, QAT {self.qat_epochs} epoch(s); target "
+                + (f"{self.target_fps:g} FPS" if self.target_fps else "FPS: the fastest folding that fits")
+                + "; hardware accuracy on " + (f"{self.n_test} test images" if self.n_test else "the whole test split")
+                + f"; folder {self.bdir}")
 
     @property
     def task(self) -> str:
@@ -82,6 +95,7 @@ class Stage:
 class Flow:
     cfg: FlowConfig
     log: list[dict] = field(default_factory=list)
+    skipped: BitstreamSkipped | None = None  # set when Vivado was not run: everything else is built
 
     # ---- helpers -----------------------------------------------------------------------------
     def path(self, rel: str) -> Path:
@@ -119,6 +133,7 @@ class Flow:
         state.update(model=self.cfg.model, board=self.cfg.board, task=self.cfg.task,
                      config={k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.cfg).items()})
         state.setdefault("stages", {})
+        console.print(self.cfg.summary(), highlight=False)
         skipped: BitstreamSkipped | None = None
         stale = False  # once a stage re-runs, every later stage re-runs: its inputs changed
         for i, st in enumerate(stages, 1):
@@ -146,8 +161,7 @@ class Flow:
             write_json(self.path("flow.json"), state)
             console.print(f"      done in {dt:.1f} s", style="green", highlight=False)
         write_json(self.path("flow.json"), state)
-        if skipped is not None:
-            raise skipped
+        self.skipped = skipped
 
 
 # which settings each stage's outputs depend on (a change re-runs that stage and everything after it)
@@ -203,19 +217,27 @@ def _model_cfg(c: FlowConfig, loaders) -> dict:
     return cfg
 
 
+def _checked_checkpoint(c: FlowConfig) -> dict:
+    """The metadata of ``c.checkpoint`` once it is known to hold the base model at the flow's input size."""
+    from fpga_flow.models import load_checkpoint
+
+    model, meta = load_checkpoint(c.checkpoint)
+    if meta["name"] != c.base:
+        raise FlowError(f"{c.checkpoint}: a {meta['name']} checkpoint, the flow for {c.model} needs {c.base}")
+    shape = getattr(model, "input_shape", (3, c.image_size, c.image_size))
+    if tuple(shape[1:]) != (c.image_size, c.image_size):
+        raise FlowError(f"{c.checkpoint}: input {tuple(shape[1:])}, the flow runs at {c.image_size}x{c.image_size} "
+                        f"(pass --image-size {shape[-1]})")
+    return meta
+
+
 def st_train(f: Flow) -> None:
-    from fpga_flow.models import build, load_checkpoint
+    from fpga_flow.models import build
     from fpga_flow.models.train import TrainConfig, fit
 
     c = f.cfg
     if c.checkpoint is not None:  # reuse a trained float model instead of training
-        model, meta = load_checkpoint(c.checkpoint)
-        if meta["name"] != c.base:
-            raise FlowError(f"{c.checkpoint}: a {meta['name']} checkpoint, the flow for {c.model} needs {c.base}")
-        shape = getattr(model, "input_shape", (3, c.image_size, c.image_size))
-        if tuple(shape[1:]) != (c.image_size, c.image_size):
-            raise FlowError(f"{c.checkpoint}: input {tuple(shape[1:])}, the flow runs at {c.image_size}x{c.image_size} "
-                            f"(pass --image-size {shape[-1]})")
+        meta = _checked_checkpoint(c)
         f.path("checkpoints").mkdir(parents=True, exist_ok=True)
         shutil.copy2(c.checkpoint, f.path("checkpoints/float.pt"))
         f.note(f"reusing {c.checkpoint} (metrics: {meta.get('metrics', {})})")
@@ -298,17 +320,35 @@ def st_codegen(f: Flow) -> None:
     _api("fpga_flow.codegen", "generate", stage="codegen")(f.cfg.bdir)
 
 
+# cycles the hardware-accuracy run may simulate (Verilator runs ~1e6-1e7 cycles/s here): the whole test split
+# of a toy build (a few 1e6 cycles), ~130 frames of vgg16-pruned at 224x224 on Pynq-Z2 (1.5e6 cycles/frame)
+RTLSIM_BUDGET_CYCLES = 2e8
+
+
+def _test_count(f: Flow, n_split: int) -> int:
+    """Test images through rtlsim: ``n_test`` if given, else the whole split within RTLSIM_BUDGET_CYCLES."""
+    if f.cfg.n_test:
+        return min(f.cfg.n_test, n_split)
+    cycles = ((read_json(f.path("estimates.json")) or {}).get("total") or {}).get("cycles_per_frame")
+    if not cycles:
+        return n_split
+    return max(1, min(n_split, int(RTLSIM_BUDGET_CYCLES // cycles)))
+
+
 def _test_set(f: Flow):
-    """The first n_test test images (float NCHW) and their labels."""
+    """The first test images (float NCHW) and their labels, and the size of the test split."""
     import numpy as np
 
+    test = f.loaders(batch_size=64)["test"]
+    n_split = len(test.dataset)
+    n = _test_count(f, n_split)
     xs, ys = [], []
-    for x, y in f.loaders(batch_size=f.cfg.n_test)["test"]:
+    for x, y in test:
         xs.append(x.numpy())
         ys.append(np.asarray(y))
-        if sum(len(a) for a in xs) >= f.cfg.n_test:
+        if sum(len(a) for a in xs) >= n:
             break
-    return np.concatenate(xs)[: f.cfg.n_test], np.concatenate(ys)[: f.cfg.n_test]
+    return np.concatenate(xs)[:n], np.concatenate(ys)[:n], n_split
 
 
 def st_rtlsim(f: Flow) -> None:
@@ -319,7 +359,9 @@ def st_rtlsim(f: Flow) -> None:
     from fpga_flow.runtime.bench import bench_accelerator
 
     c = f.cfg
-    x, y = _test_set(f)
+    x, y, n_split = _test_set(f)
+    f.note(f"{len(x)} of {n_split} test images through rtlsim"
+           + ("" if len(x) == n_split else " (the rest would exceed the simulation budget; --n-test sets the count)"))
     with Accelerator("rtlsim", c.bdir, board=c.board) as acc:
         res = acc.execute(x)
         ref = _dataflow_reference(f, acc, x)
@@ -336,6 +378,7 @@ def st_rtlsim(f: Flow) -> None:
     np.save(f.path("sim/test_labels.npy"), y)
     np.save(f.path("sim/test_outputs.npy"), res.raw)
     np.save(f.path("sim/test_pred.npy"), res.pred)
+    write_json(f.path("sim/test_set.json"), {"images": int(len(x)), "test_split": int(n_split)})
 
 
 def _dataflow_reference(f: Flow, acc, x):
@@ -387,9 +430,20 @@ def st_deploy(f: Flow) -> None:
     out = make_deploy(f.cfg.bdir, inputs=np.load(f.path("sim/test_inputs.npy")),
                       expected=np.load(f.path("sim/test_outputs.npy")), expected_pred=np.load(f.path("sim/test_pred.npy")),
                       model=f.cfg.model, board=f.cfg.board, bitfile=bits[0] if bits else None,
-                      hwh=hwh[0] if hwh else None, float_onnx=f.path("model.onnx"))
+                      hwh=hwh[0] if hwh else None, float_onnx=f.path("model.onnx"),
+                      extra={"classes": _class_names(f)} if f.cfg.task == "cls" else None)
     np.save(out / "test_data" / "labels.npy", np.load(f.path("sim/test_labels.npy")))
     f.note(f"deploy folder {out}" + ("" if bits else " (no bitfile: Vivado did not run)"))
+
+
+def _class_names(f: Flow) -> list[str] | None:
+    """The dataset's class names in label order (ISIC 2019: MEL, NV, ...), None when its index is not at hand."""
+    from fpga_flow.data import index_dataset, resolve_root
+
+    try:
+        return list(index_dataset(resolve_root(f.cfg.data_root), f.cfg.task, check=False).classes)
+    except (FlowError, OSError):
+        return None
 
 
 def st_bench(f: Flow) -> None:
@@ -416,17 +470,22 @@ def st_metrics(f: Flow) -> None:
         keys = ("balanced_accuracy", "accuracy", "iou", "dice")
         return {k: float(d[prefix + k]) for k in keys if isinstance(d.get(prefix + k), (int, float))}
 
-    out = {"float": pick(load_checkpoint(f.path("checkpoints/float.pt"))[1]["metrics"], "test_") | {"note": "test split"},
-           "pruned": pick(load_checkpoint(f.path("checkpoints/pruned.pt"))[1]["metrics"]) | {"note": "test split"}}
+    n_split = (read_json(f.path("sim/test_set.json")) or {}).get("test_split")
+    split = f"test split ({n_split} images)" if n_split else "test split"
+    out = {"float": pick(load_checkpoint(f.path("checkpoints/float.pt"))[1]["metrics"], "test_") | {"note": split},
+           "pruned": pick(load_checkpoint(f.path("checkpoints/pruned.pt"))[1]["metrics"]) | {"note": split}}
     q = read_json(f.path("quant/quant_summary.json")) or {}
     qm = [v for k, v in (q.get("metrics") or {}).items() if k != "float"]
     if qm:
-        out["quantized"] = pick(qm[-1]) | {"note": "test split"}
+        out["quantized"] = pick(qm[-1]) | {"note": split}
     y, pred = np.load(f.path("sim/test_labels.npy")), np.load(f.path("sim/test_pred.npy"))
     hw = ({"balanced_accuracy": M.balanced_accuracy(y, pred), "accuracy": M.accuracy(y, pred)} if f.cfg.task == "cls"
           else {"iou": M.iou(pred, y), "dice": M.dice(pred, y)})
-    out["hardware"] = {k: float(v) for k, v in hw.items()} | {"note": f"rtlsim, first {len(y)} test images"}
+    which = (f"all {len(y)} test images" if n_split == len(y)
+             else f"first {len(y)} of {n_split} test images" if n_split else f"first {len(y)} test images")
+    out["hardware"] = {k: float(v) for k, v in hw.items()} | {"note": f"rtlsim, {which}", "images": int(len(y))}
     write_json(f.path("metrics.json"), out)
+    f.note(f"hardware (rtlsim) {', '.join(f'{k} {100 * v:.2f} %' for k, v in hw.items())} on {which}")
 
 
 STAGES = (
@@ -445,12 +504,38 @@ STAGES = (
 )
 
 
-def run_bitstream(cfg: FlowConfig) -> Flow:
-    """The whole flow for one model/board; raises BitstreamSkipped at the end when Vivado is missing."""
-    cfg.task  # noqa: B018 - validates the model name before any work
+def preflight(cfg: FlowConfig) -> None:
+    """Every check that needs no work, before the first stage: model, board, input size, checkpoint, data."""
+    from fpga_flow.boards import load_board
+
+    cfg.task  # noqa: B018 - the model name
+    load_board(cfg.board)
+    if cfg.image_size < 32 or cfg.image_size % 32:
+        raise FlowError(f"image size {cfg.image_size}: {cfg.base} needs a positive multiple of 32 (5 max-pools)")
+    if cfg.checkpoint is not None:
+        _checked_checkpoint(cfg)
+    if cfg.data is not None:
+        from fpga_flow.data import index_dataset, resolve_root
+
+        index_dataset(resolve_root(cfg.data), cfg.task)
+
+
+def run_bitstream(cfg: FlowConfig, require_bitstream: bool = False) -> Flow:
+    """The whole flow for one model/board. Without Vivado everything else is built and the run ends
+    with a summary (exit 0); ``require_bitstream`` makes that BitstreamSkipped (exit 3)."""
+    preflight(cfg)
     f = Flow(cfg)
     console.print(f"[bold]fpga-flow bitstream[/] {cfg.model} on {cfg.board} -> {cfg.bdir}")
     f.run(list(STAGES))
+    if f.skipped is None:
+        console.print(f"done: bitstream and deploy folder in {cfg.bdir / 'deploy'}", style="green", highlight=False)
+        return f
+    if require_bitstream:
+        raise BitstreamSkipped("no bitstream, and --require-bitstream was given (see the vivado stage above)")
+    console.print(f"done: everything but the bitstream is built in {cfg.bdir} (RTL verified in rtlsim, Yosys "
+                  f"resources, deploy/ with its README, benchmarks, accuracy). For the bitstream, copy {cfg.bdir} "
+                  "to a machine with Vivado and run `vivado -mode batch -source build.tcl` in its vivado/ folder, "
+                  "or re-run this command there.", style="green", highlight=False)
     return f
 
 
@@ -461,9 +546,9 @@ DEMO_SKIPS = ("synth", "vivado")
 DEMO = {
     # vgg16: lr 1e-3 / lambda 0.2 (recover 0.3, batch PRUNE_BATCH) pruned 59-74 % within the bound on one thread,
     # depending on the float model (3e-3 / 0.15: 0 %, the model never climbed back within 1 point of its float score)
-    "vgg16-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
+    "vgg16-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=None,
                          bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.2, prune_lr=1e-3),
-    "segnet-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=8,
+    "segnet-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=None,
                           bench_repeats=10, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
 }
 
@@ -474,8 +559,11 @@ def run_demo(build_root: Path = Path("build"), board: str = "Pynq-Z2", models=("
     from fpga_flow.runtime.notebooks import run_deploy_notebook
 
     t0 = time.perf_counter()
-    for model in models:
-        cfg = FlowConfig(model=model, board=board, build_root=build_root, **DEMO[model])
+    configs = [FlowConfig(model=model, board=board, build_root=build_root, **DEMO[model]) for model in models]
+    for cfg in configs:
+        preflight(cfg)
+    for cfg in configs:
+        model = cfg.model
         console.print(f"[bold]fpga-flow demo[/] {model} on {board} -> {cfg.bdir}")
         Flow(cfg).run([s for s in STAGES if s.name not in DEMO_SKIPS])
         bdir = Path(build_root) / f"{model}-{board}"
@@ -486,9 +574,25 @@ def run_demo(build_root: Path = Path("build"), board: str = "Pynq-Z2", models=("
     console.print(f"[bold]report[/] {rep.markdown_path} and {rep.html_path}")
     console.print(f"demo: {' and '.join(DEMO_SKIPS)} not run (Yosys and Vivado take longer than the demo's budget): "
                   f"`fpga-flow bitstream --model <model> --board {board} --build-root {build_root}` resumes the "
-                  "same build folders there")
+                  "same build folders there, with the demo's settings (32×32, width ×0.125); another --build-root "
+                  "starts afresh with the defaults")
     console.print(f"demo finished in {time.perf_counter() - t0:.0f} s")
     return rep.markdown_path
+
+
+def recorded_config(model: str, board: str, build_root: Path) -> dict:
+    """The settings ``build_root/<model>-<board>/flow.json`` was made with ({} for a new folder)."""
+    return (read_json(Path(build_root) / f"{model}-{board}" / "flow.json") or {}).get("config") or {}
+
+
+def reused_settings(model: str, board: str, build_root: Path, **given) -> dict:
+    """The recorded settings a run takes over (not given, and not the defaults)."""
+    import dataclasses
+
+    defaults = {f.name: f.default for f in dataclasses.fields(FlowConfig)}
+    return {k: v for k, v in recorded_config(model, board, build_root).items()
+            if k in defaults and k not in ("model", "board", "build_root") and given.get(k) is None
+            and v is not None and v != (str(defaults[k]) if isinstance(defaults[k], Path) else defaults[k])}
 
 
 def resolve_config(model: str, board: str, build_root: Path, **given) -> FlowConfig:
@@ -497,7 +601,7 @@ def resolve_config(model: str, board: str, build_root: Path, **given) -> FlowCon
     import dataclasses
 
     fields = {f.name: f for f in dataclasses.fields(FlowConfig)}
-    recorded = (read_json(Path(build_root) / f"{model}-{board}" / "flow.json") or {}).get("config") or {}
+    recorded = recorded_config(model, board, build_root)
     cfg = FlowConfig(model=model, board=board, build_root=Path(build_root))
     for k, v in recorded.items():
         if k in fields and k not in ("model", "board", "build_root") and v is not None:
@@ -506,26 +610,3 @@ def resolve_config(model: str, board: str, build_root: Path, **given) -> FlowCon
         if v is not None:
             setattr(cfg, k, v)
     return cfg
-
-
-def register(app: typer.Typer) -> None:
-    @app.command("bitstream", help="train -> prune -> quantize -> build -> rtlsim -> synth -> bitstream -> deploy "
-                                   "(resumable: settings not given are those the build folder was made with)")
-    def bitstream(model: str = typer.Option("vgg16-pruned"), board: str = typer.Option("Pynq-Z2"),
-                  build_root: Path = typer.Option(Path("build")),
-                  data: Path = typer.Option(None, help="ISIC dataset root (default: the synthetic set)"),
-                  image_size: int = typer.Option(None, help="model input (default 64)"),
-                  width: float = typer.Option(None, help="width multiplier (default 0.25)"),
-                  epochs: int = typer.Option(None, help="float training epochs (default 4)"),
-                  prune_epochs: int = typer.Option(None, help="SeReNe epochs (default 20)"),
-                  qat_epochs: int = typer.Option(None, help="default 1"),
-                  wbits: int = typer.Option(None, help="default 4"), abits: int = typer.Option(None, help="default 4"),
-                  target_fps: float = typer.Option(None), n_images: int = typer.Option(None, help="synthetic set size (default 240)"),
-                  checkpoint: Path = typer.Option(None, help="trained float checkpoint of the base model to reuse")) -> None:
-        run_bitstream(resolve_config(model, board, build_root, data=data, image_size=image_size, width=width,
-                                     epochs=epochs, prune_epochs=prune_epochs, qat_epochs=qat_epochs, wbits=wbits,
-                                     abits=abits, target_fps=target_fps, n_images=n_images, checkpoint=checkpoint))
-
-    @app.command("demo", help="small vgg16-pruned + segnet-pruned on the synthetic ISIC set, rtlsim, notebooks, report")
-    def demo(build_root: Path = typer.Option(Path("build")), board: str = typer.Option("Pynq-Z2")) -> None:
-        run_demo(build_root, board)

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from fpga_flow.cli_options import FlowCommand, board_name, existing_file, positive, writable
 from fpga_flow.compiler import MVAU_WWIDTH_MAX
 from fpga_flow.errors import FlowError
 
@@ -34,21 +35,23 @@ def resolve_model(model: str, root: Path = REPO) -> tuple[Path, str]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("build", help="QONNX -> streamlined graph -> folded hardware layers + estimates "
+    @app.command("build", cls=FlowCommand, help="QONNX -> streamlined graph -> folded hardware layers + estimates "
                                "(writes steps/, dataflow.onnx, folding.json, estimates.json, io.json)")
     def _build(
         model: str = typer.Option(..., "--model", help="zoo name (e.g. vgg16-pruned) or path of a QONNX .onnx"),
-        board: str = typer.Option("Pynq-Z2", "--board", help="board name (boards/*.yaml) or YAML path"),
-        target_fps: Optional[float] = typer.Option(None, "--target-fps",
-                                                   help="frames/s to reach; default: fastest that fits"),
-        out: Optional[Path] = typer.Option(None, "--out", help="build folder (default build/<model>-<board>)"),
-        folding_config: Optional[Path] = typer.Option(None, "--folding-config",
+        board: str = typer.Option("Pynq-Z2", "--board", callback=board_name,
+                                  help="board name (boards/*.yaml) or YAML path"),
+        target_fps: Optional[float] = typer.Option(None, "--target-fps", min=0, callback=positive,
+                                                   help="frames/s to reach (> 0); default: fastest that fits"),
+        out: Optional[Path] = typer.Option(None, "--out", callback=writable,
+                                           help="build folder (default build/<model>-<board>)"),
+        folding_config: Optional[Path] = typer.Option(None, "--folding-config", callback=existing_file,
                                                       help="FINN folding JSON to apply instead of the search"),
         best_effort: bool = typer.Option(False, "--best-effort",
                                          help="build the best feasible folding when the target is not reachable"),
-        budget_fraction: float = typer.Option(0.85, "--budget-fraction",
-                                              help="fraction of each board resource the search may use"),
-        mvau_wwidth_max: int = typer.Option(MVAU_WWIDTH_MAX, "--mvau-wwidth-max",
+        budget_fraction: float = typer.Option(0.85, "--budget-fraction", min=0, max=1, callback=positive,
+                                              help="fraction of each board resource the search may use (0 < f <= 1)"),
+        mvau_wwidth_max: int = typer.Option(MVAU_WWIDTH_MAX, "--mvau-wwidth-max", min=1,
                                             help="largest SIMD·W_BITS of an MVAU (FINN's mvau_wwidth_max)"),
     ) -> None:
         import warnings

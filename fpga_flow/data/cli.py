@@ -10,20 +10,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fpga_flow.cli_options import FlowCommand, choice, existing_dir, writable
+
 console = Console()
 
 
 def register(app: typer.Typer) -> None:
-    data_app = typer.Typer(help="ISIC datasets: synthesize, inspect", no_args_is_help=True)
+    data_app = typer.Typer(help="ISIC datasets: synthesize, inspect", no_args_is_help=True, rich_markup_mode=None)
 
-    @data_app.command("synth", help="Write a synthetic dermoscopy dataset in an ISIC layout.")
+    @data_app.command("synth", cls=FlowCommand, help="Write a synthetic dermoscopy dataset in an ISIC layout.")
     def _synth(
-        out: Path = typer.Option(..., "--out", help="output folder"),
-        task: str = typer.Option("cls", "--task", help="cls | seg"),
-        n: int = typer.Option(200, "-n", "--n", help="number of images"),
-        seed: int = typer.Option(0, "--seed"),
-        size: int = typer.Option(128, "--size", help="image side in pixels"),
-        layout: Optional[str] = typer.Option(None, "--layout", help="cls: isic2019 (default) | ham10000 | ham10000_dx"),
+        out: Path = typer.Option(..., "--out", callback=writable, help="output folder"),
+        task: str = typer.Option("cls", "--task", callback=choice("cls", "seg"), help="cls | seg"),
+        n: int = typer.Option(200, "-n", "--n-images", min=1, max=100_000, help="number of images"),
+        seed: int = typer.Option(0, "--seed", min=0, help="random seed of the generator"),
+        size: int = typer.Option(128, "--image-size", min=16, max=1024, help="image side in pixels"),
+        layout: Optional[str] = typer.Option(None, "--layout", callback=choice("isic2019", "ham10000", "ham10000_dx"),
+                                             help="cls: isic2019 (default) | ham10000 | ham10000_dx"),
         overwrite: bool = typer.Option(False, "--overwrite", help="write over an existing synthetic dataset"),
     ) -> None:
         from fpga_flow.data.synth import generate
@@ -32,11 +35,12 @@ def register(app: typer.Typer) -> None:
         console.print(f"wrote {summary['n']} {summary['task']} images ({summary['layout']} layout, "
                       f"{size}px) to {out}: {summary['counts']}", highlight=False)
 
-    @data_app.command("info", help="Counts per class and split of an ISIC dataset.")
+    @data_app.command("info", cls=FlowCommand, help="Counts per class and split of an ISIC dataset.")
     def _info(
-        root: Optional[Path] = typer.Option(None, "--root", help="dataset root (default: $ISIC_ROOT)"),
-        task: Optional[str] = typer.Option(None, "--task", help="cls | seg (default: every task found)"),
-        seed: int = typer.Option(0, "--seed"),
+        root: Optional[Path] = typer.Option(None, "--data", help="dataset root (default: $ISIC_ROOT)"),
+        task: Optional[str] = typer.Option(None, "--task", callback=choice("cls", "seg"),
+                                           help="cls | seg (default: every task found)"),
+        seed: int = typer.Option(0, "--seed", min=0, help="seed of the train/val/test split"),
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
         from fpga_flow.data.info import dataset_info

@@ -347,6 +347,6 @@ def resolve_root(root: str | os.PathLike | None) -> Path:
     if root is None or str(root) == "":
         env = os.environ.get("ISIC_ROOT")
         if not env:
-            raise FlowError("no dataset root: pass --root DIR or set ISIC_ROOT")
+            raise FlowError("no dataset root: pass --data DIR or set ISIC_ROOT")
         root = env
     return Path(root).expanduser()

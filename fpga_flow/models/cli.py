@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from fpga_flow.cli_options import FlowCommand, data_root, device as device_check, positive, writable, zoo_model
 from fpga_flow.errors import FlowError
 
 
@@ -28,18 +29,21 @@ def _parse_kv(items: list[str]) -> dict:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("train", help="train a zoo model on an ISIC folder (or `--data digits` for lenet5)")
+    @app.command("train", cls=FlowCommand, help="train a zoo model on an ISIC folder (or `--data digits` for lenet5)")
     def _train(
-        model: str = typer.Option(..., "--model", help="zoo name: vgg16, segnet, lenet5, ..."),
-        data: str = typer.Option(..., "--data", help="dataset root (ISIC layout) or 'digits'"),
-        out: Path = typer.Option(..., "--out", help="checkpoint to write (.pt)"),
-        epochs: int = typer.Option(10, "--epochs"),
-        lr: float = typer.Option(1e-3, "--lr"),
-        batch_size: int = typer.Option(32, "--batch-size"),
-        in_size: int = typer.Option(64, "--in-size", help="input side (ISIC images are resized to it)"),
-        width: float = typer.Option(1.0, "--width", help="channel width multiplier"),
-        seed: int = typer.Option(0, "--seed"),
-        device: Optional[str] = typer.Option(None, "--device", help="cpu / cuda (default: cuda if present)"),
+        model: str = typer.Option(..., "--model", callback=zoo_model, help="zoo name: vgg16, segnet, lenet5, ..."),
+        data: str = typer.Option(..., "--data", callback=data_root, help="dataset root (ISIC layout) or 'digits'"),
+        out: Path = typer.Option(..., "--out", callback=writable, help="checkpoint to write (.pt)"),
+        epochs: int = typer.Option(10, "--epochs", min=1, max=10_000, help="training epochs"),
+        lr: float = typer.Option(1e-3, "--lr", min=0, max=10, callback=positive, help="learning rate (> 0)"),
+        batch_size: int = typer.Option(32, "--batch-size", min=1, max=65_536, help="images per training step"),
+        in_size: int = typer.Option(64, "--image-size", min=8, max=4096,
+                                    help="input side in pixels (ISIC images are resized to it)"),
+        width: float = typer.Option(1.0, "--width", min=0, max=16, callback=positive,
+                                    help="channel width multiplier (> 0)"),
+        seed: int = typer.Option(0, "--seed", min=0, help="random seed (weights, data split)"),
+        device: Optional[str] = typer.Option(None, "--device", callback=device_check,
+                                             help="cpu / cuda / cuda:N (default: cuda if present)"),
         set_: list[str] = typer.Option([], "--set", help="extra model kwargs, key=value (e.g. bn=false)"),
     ) -> None:
         import torch
@@ -50,6 +54,7 @@ def register(app: typer.Typer) -> None:
 
         s = spec(model)
         task = s.task
+        extra = _parse_kv(set_)
         if data == "digits":
             from fpga_flow.prune.digits import digits_loaders
 
@@ -65,7 +70,7 @@ def register(app: typer.Typer) -> None:
             cfg = {"in_size": in_size, "width": width}
             if task == "cls":
                 cfg["num_classes"] = len(loaders["train"].dataset.classes)
-        cfg.update(_parse_kv(set_))
+        cfg.update(extra)
         torch.manual_seed(seed)
         net = build(model, **cfg)
         res = fit(net, loaders, task, TrainConfig(epochs=epochs, lr=lr, seed=seed, device=device),

@@ -7,47 +7,64 @@ from typing import Optional
 
 import typer
 
+from fpga_flow.cli_options import FlowCommand, choice, data_root, existing_file, positive, writable, zoo_model
 from fpga_flow.errors import FlowError
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("prune", help="structured pruning (SeReNe / magnitude / LOBSTER) + simplify, with a Table-1 report")
+    @app.command("prune", cls=FlowCommand,
+                 help="structured pruning (SeReNe / magnitude / LOBSTER) + simplify, with a per-layer report "
+                      "(`--data digits`: LeNet-5 against the SeReNe paper's MNIST table)")
     def _prune(
-        model: str = typer.Option(..., "--model", help="lenet5 (with --dataset digits), vgg16, segnet"),
-        dataset: str = typer.Option("isic", "--dataset", help="digits (LeNet-5 reproduction) or isic"),
-        data: Optional[str] = typer.Option(None, "--data", help="ISIC dataset root (--dataset isic)"),
-        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="trained model (--dataset isic)"),
+        model: str = typer.Option(..., "--model", callback=zoo_model,
+                                  help="lenet5 (with --data digits), vgg16, segnet, vgg16-pruned, segnet-pruned"),
+        data: Optional[str] = typer.Option(None, "--data", callback=data_root,
+                                           help="ISIC dataset root, or 'digits' (LeNet-5 on sklearn's digits)"),
+        dataset: Optional[str] = typer.Option(None, "--dataset", hidden=True, callback=choice("digits", "isic"),
+                                              help="old name: `--dataset digits` is `--data digits`"),
+        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", callback=existing_file,
+                                                  help="trained model (ISIC)"),
         method: Optional[str] = typer.Option(None, "--method", help="serene | magnitude | lobster (default: serene)"),
         compare: list[str] = typer.Option([], "--compare", help="extra methods to run beside it (digits)"),
-        epochs: int = typer.Option(40, "--epochs", help="pruning epochs"),
-        bound: Optional[float] = typer.Option(None, "--bound", help="allowed validation metric drop, points (1.0)"),
-        granularity: Optional[str] = typer.Option(None, "--granularity", help="channel | param (isic; channel)"),
-        lam: Optional[float] = typer.Option(None, "--lam", help="regulariser strength (isic)"),
-        lr: float = typer.Option(5e-3, "--lr", help="learning rate while pruning (isic)"),
-        multiple_of: Optional[int] = typer.Option(None, "--multiple-of", help="round kept channels to a multiple"),
-        target: Optional[float] = typer.Option(None, "--target", help="stop once this fraction is pruned"),
-        patience: int = typer.Option(2, "--patience", help="plateau epochs before each pruning step (isic)"),
-        stall: int = typer.Option(3, "--stall", help="stop after this many steps that prune nothing (isic)"),
-        schedule: str = typer.Option("plateau", "--schedule", help="plateau | epoch (a pruning step after every "
-                                     "epoch, lr and lambda cosine-annealed to 0: short runs) | auto (isic)"),
-        recover: float = typer.Option(0.0, "--recover", help="epoch schedule: last fraction of the run with lambda 0 "
-                                      "(fine-tuning only) (isic)"),
-        batch_size: int = typer.Option(32, "--batch-size"),
-        seed: int = typer.Option(0, "--seed"),
-        out: Optional[Path] = typer.Option(None, "--out", help="write the pruned+simplified checkpoint"),
-        report: Optional[Path] = typer.Option(None, "--report", help="write the report (markdown)"),
+        epochs: int = typer.Option(40, "--epochs", min=1, max=10_000, help="pruning epochs"),
+        bound: Optional[float] = typer.Option(None, "--bound", min=0, max=100,
+                                              help="allowed validation metric drop, points (1.0)"),
+        granularity: Optional[str] = typer.Option(None, "--granularity", callback=choice("channel", "param"),
+                                                  help="channel | param (ISIC; channel)"),
+        lam: Optional[float] = typer.Option(None, "--lam", min=0, max=100, help="regulariser strength (ISIC)"),
+        lr: float = typer.Option(5e-3, "--lr", min=0, max=10, callback=positive,
+                                 help="learning rate while pruning (ISIC; > 0)"),
+        multiple_of: Optional[int] = typer.Option(None, "--multiple-of", min=1, max=1024,
+                                                  help="round kept channels to a multiple"),
+        target: Optional[float] = typer.Option(None, "--target", min=0, max=1, callback=positive,
+                                               help="stop once this fraction is pruned (0 < t <= 1)"),
+        patience: int = typer.Option(2, "--patience", min=0, max=1000,
+                                     help="plateau epochs before each pruning step (ISIC)"),
+        stall: int = typer.Option(3, "--stall", min=1, max=1000,
+                                  help="stop after this many steps that prune nothing (ISIC)"),
+        schedule: str = typer.Option("plateau", "--schedule", callback=choice("plateau", "epoch", "auto"),
+                                     help="plateau | epoch (a pruning step after every "
+                                     "epoch, lr and lambda cosine-annealed to 0: short runs) | auto (ISIC)"),
+        recover: float = typer.Option(0.0, "--recover", min=0, max=1,
+                                      help="epoch schedule: last fraction of the run with lambda 0 "
+                                      "(fine-tuning only) (ISIC)"),
+        batch_size: int = typer.Option(32, "--batch-size", min=1, max=65_536, help="images per training step"),
+        seed: int = typer.Option(0, "--seed", min=0, help="random seed"),
+        out: Optional[Path] = typer.Option(None, "--out", callback=writable,
+                                           help="write the pruned+simplified checkpoint"),
+        report: Optional[Path] = typer.Option(None, "--report", callback=writable, help="write the report (markdown)"),
     ) -> None:
         from rich.console import Console
 
         console = Console()
-        if dataset == "digits":
+        if dataset == "digits" and data is None:
+            data = "digits"
+        if data == "digits":
             _digits(console, model, method or "serene", compare, epochs, 1.0 if bound is None else bound, seed,
                     out, report)
             return
-        if dataset != "isic":
-            raise FlowError(f"unknown --dataset {dataset!r} (digits, isic)")
         if checkpoint is None or data is None:
-            raise FlowError("--dataset isic needs --checkpoint (trained model) and --data (dataset root)")
+            raise FlowError("pruning on ISIC needs --checkpoint (trained model) and --data (dataset root)")
         from fpga_flow.data import get_loaders
         from fpga_flow.models import PruneRecipe, default_checkpoint, load_checkpoint, save_checkpoint, spec
         from fpga_flow.prune.loop import PruneConfig
@@ -98,7 +115,7 @@ def _digits(console, model, method, compare, epochs, bound, seed, out, report) -
     from fpga_flow.prune.pipeline import DIGITS_METHODS, run_lenet_digits
 
     if model != "lenet5":
-        raise FlowError(f"--dataset digits reproduces Table 1 with lenet5, not {model}")
+        raise FlowError(f"--data digits reproduces the SeReNe paper's LeNet-5 table with lenet5, not {model}")
     methods = tuple(dict.fromkeys([method, *compare]))
     for m in methods:
         if m not in DIGITS_METHODS:

@@ -7,12 +7,33 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from fpga_flow.cli_options import FlowCommand, writable
+
+
+def terminal_table(table):
+    """The performance table for a terminal: task and model are in the heading above it, so the rest fits 80
+    columns and every header keeps its unit."""
+    from rich.table import Table
+    from rich.text import Text
+
+    names = {"Inference time [ms]": "Latency [ms]", "FPS": "FPS [frames/s]", "Speedup": "Speedup [×]"}
+    keep = [i for i, name in enumerate(table.header) if name not in ("Task", "Model")]
+    t = Table()
+    for i in keep:
+        name = table.header[i]
+        # Text, not a str: rich reads "[ms]" in a str as markup and drops it
+        t.add_column(Text(names.get(name, name)), justify="right" if name in names else "left",
+                     no_wrap=name in names or name == "Source")
+    for row in table.rows:
+        t.add_row(*(Text(str(row[i]).strip("`")) for i in keep))
+    return t
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("report", help="CPU-vs-FPGA report (Markdown + HTML with plots) for every model under --build-root")
+    @app.command("report", cls=FlowCommand, help="CPU-vs-FPGA report (Markdown + HTML with plots) for every model under --build-root")
     def _report(
-        build_root: Path = typer.Option(Path("build"), help="folder holding <model>-<board>/ build folders"),
-        out: Path = typer.Option(None, help="output folder (default: <build-root>/report)"),
+        build_root: Path = typer.Option(Path("build"), "--build-root", help="folder holding <model>-<board>/ build folders"),
+        out: Path = typer.Option(None, "--out", callback=writable, help="output folder (default: <build-root>/report)"),
     ) -> None:
         from fpga_flow.report.render import write_report
         from fpga_flow.report.tables import perf_table
@@ -21,7 +42,7 @@ def register(app: typer.Typer) -> None:
         rep = write_report(build_root, out)
         for m in rep.models:
             console.print(f"[bold]{m.model} / {m.board}[/]")
-            console.print(perf_table(m).markdown() if m.rows else "  no performance figures", highlight=False)
+            console.print(terminal_table(perf_table(m)) if m.rows else "  no performance figures", highlight=False)
             if m.missing:
                 console.print(f"  missing: {'; '.join(m.missing)}", style="yellow", highlight=False)
         if not rep.models:

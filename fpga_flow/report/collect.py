@@ -115,6 +115,8 @@ def collect(folder: str | Path) -> ModelReport:
                           ("rtlsim bench (fpga-flow bench --backend rtlsim)", "rtlsim" in have),
                           ("board run (fpga-flow bench --backend pynq, on the board)", "pynq" in have),
                           (SYNTH_JSON, rep.synth is not None),
+                          ("bitstream deploy/bitfile/accel.bit + .hwh (Vivado not run here: deploy/README.md says how)",
+                           (folder / "deploy" / "bitfile" / "accel.bit").is_file()),
                           (METRICS_JSON, rep.metrics is not None)):
         if not present:
             rep.missing.append(name)

@@ -28,29 +28,55 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _log_bars(ax, labels: list[str], vals: list[float | None], colors: list[str], title: str) -> None:
+    """Horizontal log-scale bars with value labels that stay inside the panel (the x axis leaves them room)."""
+    y = np.arange(len(labels))[::-1]
+    finite = [v for v in vals if v]
+    ax.barh(y, [v if v else np.nan for v in vals], color=colors)
+    ax.set_xscale("log")
+    if finite:
+        ax.set_xlim(min(finite) / 3, max(finite) * 12)
+    ax.set_title(title, fontsize=9)
+    ax.set_yticks(y, labels, fontsize=8)
+    for yy, v in zip(y, vals):
+        if v:
+            ax.text(v * 1.1, yy, f"{v:,.3g}", va="center", fontsize=7, clip_on=True)
+
+
 def fps_speedup_plot(rep: ModelReport, path: Path) -> Path | None:
+    """Our rows (coloured by source) on top; the reference's 224×224 rows in their own panels below, so a toy
+    build's bars never share an axis with the paper's."""
     if not rep.rows:
         return None
     ours = [(f"{r.device.split(' — ')[0]}", r.fps, r.speedup, r.source) for r in rep.rows]
-    ref = [(f"ref: {r.model} {r.device}", r.fps_value, r.speedup_value, "reference") for r in reference_rows(rep.task)]
-    rows = ours + ref
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(rows) + 1.5))
-    y = np.arange(len(rows))[::-1]
-    for ax, idx, title in ((axes[0], 1, "FPS (log)"), (axes[1], 2, "speedup vs own CPU baseline (log)")):
-        vals = [r[idx] if r[idx] else np.nan for r in rows]
-        ax.barh(y, vals, color=[SOURCE_COLOR[r[3]] for r in rows])
-        ax.set_xscale("log")
-        ax.set_title(title)
-        ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
-        for yy, v in zip(y, vals):
-            if np.isfinite(v):
-                ax.text(v, yy, f" {v:.3g}", va="center", fontsize=7)
-    axes[1].set_yticks(y, [""] * len(rows))
+    ref = [(f"{r.model} {r.device}", r.fps_value, r.speedup_value, "reference") for r in reference_rows(rep.task)]
+    n_ours, n_ref = len(ours), max(1, len(ref))
+    fig, axes = plt.subplots(2 if ref else 1, 2, figsize=(11, 0.42 * (n_ours + n_ref) + 2.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [n_ours, n_ref] if ref else [1]})
+    size = _size_words(rep)
+    for row, rows, who in ((0, ours, f"ours ({size})"), (1, ref, "reference Table 4 (224×224, its own CPU)")):
+        if not rows:
+            continue
+        colors = [SOURCE_COLOR[r[3]] for r in rows]
+        _log_bars(axes[row][0], [r[0] for r in rows], [r[1] for r in rows], colors, f"{who}: FPS (log)")
+        _log_bars(axes[row][1], [""] * len(rows), [r[2] for r in rows], colors,
+                  f"{who}: speedup vs own CPU baseline (log)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in SOURCE_COLOR.values()]
-    fig.legend(handles, list(SOURCE_COLOR), loc="lower center", ncol=4, fontsize=8, bbox_to_anchor=(0.5, -0.01))
-    fig.suptitle(f"{rep.model} on {rep.board}: ours (coloured by source) vs reference Table 4 (grey)", fontsize=10)
-    fig.subplots_adjust(bottom=0.15)
-    return _save(fig, path)
+    fig.legend(handles, list(SOURCE_COLOR), loc="lower center", ncol=4, fontsize=8, bbox_to_anchor=(0.5, 0.0))
+    fig.suptitle(f"{rep.model} on {rep.board}: ours (coloured by source) and the reference (grey), separate axes",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _size_words(rep: ModelReport) -> str:
+    c = rep.config or {}
+    if c.get("image_size"):
+        return f"{c['image_size']}×{c['image_size']}" + (f", width ×{c['width']:g}" if c.get("width") else "")
+    return "this build"
 
 
 def roofline_plot(rep: ModelReport, path: Path) -> Path | None:
@@ -91,15 +117,16 @@ def layer_cycles_plot(rep: ModelReport, path: Path) -> Path | None:
         return None
     bench = next((b for b in _benches(rep) if b.get("backend") == "rtlsim"), {})
     rtl = (bench.get("details") or {}).get("layer_cycles") or {}
-    fig, ax = plt.subplots(figsize=(min(14, max(6, 0.3 * len(layers) + 2)), 4.5))
-    x = np.arange(len(layers))
-    w = 0.4 if rtl else 0.8
-    ax.bar(x - (w / 2 if rtl else 0), [c for _, c in layers], w, color=SOURCE_COLOR["estimate"], label="estimate")
+    # horizontal bars: one readable name per row, however many layers
+    fig, ax = plt.subplots(figsize=(8, max(3.0, 0.28 * len(layers) + 1.5)))
+    y = np.arange(len(layers))[::-1]
+    h = 0.4 if rtl else 0.8
+    ax.barh(y + (h / 2 if rtl else 0), [c for _, c in layers], h, color=SOURCE_COLOR["estimate"], label="estimate")
     if rtl:
-        ax.bar(x + w / 2, [rtl.get(n, np.nan) for n, _ in layers], w, color=SOURCE_COLOR["rtlsim"], label="rtlsim")
-    ax.set_yscale("log")
-    ax.set_xticks(x, [n for n, _ in layers], rotation=70, fontsize=7)
-    ax.set_ylabel("cycles / frame")
+        ax.barh(y - h / 2, [rtl.get(n, np.nan) for n, _ in layers], h, color=SOURCE_COLOR["rtlsim"], label="rtlsim")
+    ax.set_xscale("log")
+    ax.set_yticks(y, [n for n, _ in layers], fontsize=7)
+    ax.set_xlabel("cycles / frame (log)")
     ax.set_title(f"{rep.model}: per-layer cycles (the slowest layer sets the FPS)", fontsize=10)
     ax.legend(fontsize=8)
     return _save(fig, path)

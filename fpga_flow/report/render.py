@@ -11,13 +11,16 @@ from pathlib import Path
 
 from fpga_flow.report import plots, tables
 from fpga_flow.report.collect import ModelReport, collect, find_builds
-from fpga_flow.report.reference import TABLE4_CAPTION
+from fpga_flow.report.reference import PAPER, SHORT, TABLE4_CAPTION
 
 SOURCES_NOTE = ("Every figure carries its source: `measured` = wall clock (this CPU, or the board), "
                 "`rtlsim` = Verilator cycles per frame ÷ board clock, `estimate` = the compiler's analytic model. "
                 "Our CPU rows run the same pruned float model (and its quantized QCDQ form), batch 1, denormals flushed to zero; our speedups are against the "
                 "fastest CPU runtime we measured on this machine (marked *baseline*); "
                 "the reference rows are the paper's own numbers against its own CPU and are shown beside ours, never mixed in.")
+LATENCY_NOTE = ("Inference time is the latency of one frame (in to out); FPS counts frames when they stream back to "
+                "back, so on the pipelined FPGA 1/FPS (set by the slowest layer) is shorter than the latency, while "
+                "on the CPU (batch 1, one frame at a time) FPS = 1/latency.")
 
 
 @dataclass
@@ -58,11 +61,13 @@ def model_blocks(rep: ModelReport, plot_dir: Path) -> list[Block]:
     out = [Block("h2", f"{rep.model} on {rep.board} ({word})"),
            Block("p", f"Build folder: `{rep.folder}`" + _config_line(rep))]
     out.append(Block("h3", "Inference time, FPS and speedup"))
+    out.append(Block("p", LATENCY_NOTE))
     if rep.rows:
         out.append(Block("table", table=tables.perf_table(rep)))
     else:
         out.append(Block("p", "**No performance figures yet** (no bench JSON, no estimates.json)."))
-    out.append(Block("p", "Reference (Table 4 of [11], not our measurements):"))
+    out.append(Block("p", f"Reference ({PAPER}, from {SHORT}; full-size models at 224×224 on its own CPU, "
+                          "not our measurements):"))
     out.append(Block("table", table=tables.reference_table(rep.task)))
     pr = tables.pruning_table(rep)
     if pr is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fpga_flow.report.collect import ModelReport
-from fpga_flow.report.reference import reference_rows
+from fpga_flow.report.reference import SHORT, reference_rows
 
 RESOURCES = ("lut", "ff", "dsp", "bram18", "uram")
 ACC_STAGES = ("float", "pruned", "quantized", "hardware")
@@ -58,7 +58,7 @@ def perf_table(rep: ModelReport) -> Table:
 
 
 def reference_table(task: str | None) -> Table:
-    return md_table(PERF_HEADER, [[r.task, r.model, r.device, r.time_ms, r.fps, r.speedup, "reference [11]"]
+    return md_table(PERF_HEADER, [[r.task, r.model, r.device, r.time_ms, r.fps, r.speedup, f"reference ({SHORT})"]
                                   for r in reference_rows(task)])
 
 

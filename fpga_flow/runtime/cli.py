@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
 
+from fpga_flow.cli_options import FlowCommand, board_name, choice, existing_dir
 from fpga_flow.errors import FlowError
 from fpga_flow.runtime.bench import BENCH_BACKENDS, BenchResult
 
@@ -18,8 +20,10 @@ def build_dir_of(model: str, board: str, build_root: Path) -> Path:
 
 
 def run_bench(model: str, board: str, backend: str, build_root: Path = Path("build"), *, warmup: int = 3,
-              repeats: int = 10, quantized: bool = False, threads: int | None = None, save: bool = True) -> BenchResult:
-    """Bench one backend on ``build_root/<model>-<board>`` and save ``bench/<backend>.json`` there."""
+              repeats: int = 10, quantized: bool = False, threads: int | None = None, save: bool = True,
+              build_dir: Path | None = None) -> BenchResult:
+    """Bench one backend on ``build_dir`` (default ``build_root/<model>-<board>``) and save
+    ``bench/<backend>.json`` there."""
     from fpga_flow.runtime.bench import bench_accelerator, bench_estimate
     from fpga_flow.runtime.driver import Accelerator
 
@@ -27,7 +31,7 @@ def run_bench(model: str, board: str, backend: str, build_root: Path = Path("bui
         raise FlowError(f"unknown backend {backend!r}: choose one of {', '.join(BENCH_BACKENDS)}")
     if quantized and backend != "cpu-onnxruntime":
         raise FlowError(f"--quantized runs the QONNX model on cpu-onnxruntime only, not on {backend}")
-    bdir = build_dir_of(model, board, build_root)
+    bdir = Path(build_dir) if build_dir is not None else build_dir_of(model, board, build_root)
     if not bdir.is_dir():
         raise FlowError(f"{bdir}: build folder not found (run `fpga-flow bitstream --model {model} --board {board}`)")
     if backend == "estimate":
@@ -70,17 +74,48 @@ def print_result(r: BenchResult) -> None:
         console.print(f"  saved {r.details['saved_to']}")
 
 
+def model_board_of(build: Path) -> tuple[str, str]:
+    """(model, board) of a build folder: its flow.json or deploy.json, else its name ``<model>-<board>``."""
+    from fpga_flow.boards import known_boards
+    from fpga_flow.runtime.buildinfo import read_json
+
+    for rec in (build / "flow.json", build / "deploy" / "deploy.json"):
+        d = read_json(rec) or {}
+        if d.get("model") and d.get("board"):
+            return d["model"], d["board"]
+    for board in known_boards():
+        if build.name.lower().endswith("-" + board.lower()):
+            return build.name[: -len(board) - 1], board
+    raise FlowError(f"{build}: cannot tell its model and board (no flow.json, no deploy/deploy.json, "
+                    "and the folder is not named <model>-<board>)")
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("bench", help="batch-1 latency/throughput of a built model on cpu-torch, cpu-onnxruntime, rtlsim, pynq or estimate")
+    @app.command("bench", cls=FlowCommand,
+                 help="batch-1 latency/throughput of a built model on cpu-torch, cpu-onnxruntime, rtlsim, pynq or estimate")
     def _bench(
-        model: str = typer.Option("vgg16-pruned", help="model name (build/<model>-<board>/)"),
-        board: str = typer.Option("Pynq-Z2"),
-        backend: str = typer.Option("cpu-onnxruntime", help="|".join(BENCH_BACKENDS)),
-        build_root: Path = typer.Option(Path("build"), help="folder holding <model>-<board>/"),
-        warmup: int = typer.Option(3, min=0),
-        repeats: int = typer.Option(10, min=1),
-        quantized: bool = typer.Option(False, help="cpu-onnxruntime: run model.qonnx.onnx (as QCDQ) instead of the float model"),
-        threads: int = typer.Option(0, help="CPU threads (0: runtime default)"),
+        build: Optional[Path] = typer.Option(None, "--build", callback=existing_dir,
+                                             help="build folder (default build/vgg16-pruned-Pynq-Z2)"),
+        backend: str = typer.Option("cpu-onnxruntime", "--backend", callback=choice(*BENCH_BACKENDS),
+                                    help="|".join(BENCH_BACKENDS)),
+        warmup: int = typer.Option(3, "--warmup", min=0, max=10_000, help="untimed runs first"),
+        repeats: int = typer.Option(10, "--repeats", min=1, max=100_000, help="timed runs"),
+        quantized: bool = typer.Option(False, "--quantized",
+                                       help="cpu-onnxruntime: run model.qonnx.onnx (as QCDQ) instead of the float model"),
+        threads: int = typer.Option(0, "--threads", min=0, max=1024, help="CPU threads (0: runtime default)"),
+        model: Optional[str] = typer.Option(None, "--model", hidden=True, help="old form: --build-root/<model>-<board>"),
+        board: Optional[str] = typer.Option(None, "--board", hidden=True, callback=board_name,
+                                            help="old form: --build-root/<model>-<board>"),
+        build_root: Optional[Path] = typer.Option(None, "--build-root", hidden=True,
+                                                  help="old form: --build-root/<model>-<board>"),
     ) -> None:
-        print_result(run_bench(model, board, backend, build_root, warmup=warmup, repeats=repeats,
-                               quantized=quantized, threads=threads or None))
+        if build is not None and (model or board or build_root):
+            raise typer.BadParameter("give --build, or the old --model/--board/--build-root, not both")
+        if build is None:
+            build = build_dir_of(model or "vgg16-pruned", board or "Pynq-Z2", build_root or Path("build"))
+            if not build.is_dir():
+                raise FlowError(f"{build}: build folder not found (run `fpga-flow bitstream --model "
+                                f"{model or 'vgg16-pruned'} --board {board or 'Pynq-Z2'}`)")
+        m, b = model_board_of(build)
+        print_result(run_bench(m, b, backend, build.parent, warmup=warmup, repeats=repeats,
+                               quantized=quantized, threads=threads or None, build_dir=build))

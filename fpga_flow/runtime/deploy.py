@@ -3,7 +3,8 @@
 Layout::
 
     deploy/
-      deploy.json          manifest: model, board, task, clock, files
+      README.md            for the board user: what is missing, which PYNQ image, what to copy where
+      deploy.json          manifest: model, board, task, clock, test images, class names, files
       io.json              host side of the accelerator (copied from the build)
       bitfile/accel.bit, accel.hwh     when Vivado built them
       driver/fpga_flow/... the runtime's numpy-only driver (+ the shared packer), importable on a board
@@ -112,10 +113,29 @@ def make_deploy(build_dir: str | Path, *, inputs: np.ndarray, expected: np.ndarr
         (out / "notebooks").mkdir(exist_ok=True)
         shutil.copy2(nb, out / "notebooks" / nb.name)
         files["notebook"] = f"notebooks/{nb.name}"
-    manifest = {"model": model, "board": board, "task": spec.task, "clock_mhz": spec.clock_mhz, "files": files,
-                "driver_missing": missing, **(extra or {})}
+    manifest = {"model": model, "board": board, "task": spec.task, "clock_mhz": clock_mhz(build_dir, board, spec),
+                "test_images": int(len(inputs)), "files": files, "driver_missing": missing, **(extra or {})}
     write_json(out / "deploy.json", manifest)
+    from fpga_flow.runtime.deploy_readme import deploy_readme
+
+    has_bit = all((out / f).is_file() for f in BOARD_REQUIRED)
+    (out / "README.md").write_text(deploy_readme(manifest, has_bit, build_dir.name))
     return out
+
+
+def clock_mhz(build_dir: Path, board: str, spec: IOSpec) -> float | None:
+    """The fabric clock: io.json's, else the compiler's estimates.json, else the board YAML."""
+    if spec.clock_mhz:
+        return float(spec.clock_mhz)
+    est = (read_json(build_dir / "estimates.json") or {}).get("clock_mhz")
+    if est:
+        return float(est)
+    try:
+        from fpga_flow.boards import load_board
+
+        return float(load_board(board).clock_mhz)
+    except (ImportError, FlowError):
+        return None
 
 
 _INFRA = ("axi_", "processing_system", "zynq_ultra_ps", "proc_sys_reset", "smartconnect", "xlconcat", "xlconstant",

@@ -50,20 +50,56 @@ def check_outputs(result, expected: np.ndarray, expected_pred: np.ndarray | None
 
 def show_classification(images: np.ndarray, pred: np.ndarray, expected: np.ndarray | None = None,
                         labels: np.ndarray | None = None, classes: list[str] | None = None, n: int = 8):
+    """The first ``n`` images titled with the predicted and true class (names when ``classes`` is given):
+    green when the prediction matches the true label, red when not, black without labels. A prediction
+    that differs from the expected hardware output is marked "≠ expected"."""
     import matplotlib.pyplot as plt
 
     n = min(n, len(images))
-    fig, axes = plt.subplots(1, n, figsize=(2.2 * n, 2.6), squeeze=False)
-    name = (lambda i: classes[i] if classes and i < len(classes) else str(i))
+    fig, axes = plt.subplots(1, n, figsize=(2.2 * n, 2.8), squeeze=False)
     for i, ax in enumerate(axes[0]):
         rgb = images[i].transpose(1, 2, 0)
         ax.imshow((rgb - rgb.min()) / (np.ptp(rgb) + 1e-9))
-        title = f"pred {name(int(pred[i]))}"
+        title = f"pred {class_name(int(pred[i]), classes)}"
         if labels is not None:
-            title += f"\ntrue {name(int(labels[i]))}"
-        ok = expected is None or int(expected[i]) == int(pred[i])
-        ax.set_title(title, fontsize=8, color="green" if ok else "red")
+            title += f"\ntrue {class_name(int(labels[i]), classes)}"
+        if expected is not None and int(expected[i]) != int(pred[i]):
+            title += "\n≠ expected"
+        ax.set_title(title, fontsize=8, color=title_colour(pred[i], None if labels is None else labels[i]))
         ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def class_name(index: int, classes: list[str] | None) -> str:
+    return classes[index] if classes and 0 <= index < len(classes) else str(index)
+
+
+def title_colour(pred, label) -> str:
+    """Green for a right prediction, red for a wrong one: against the true label, never the expected output."""
+    if label is None:
+        return "black"
+    return "green" if int(pred) == int(label) else "red"
+
+
+def plot_fps(accel: dict, cpu: dict | None):
+    """Bars of frames/s (log scale) for the accelerator and the CPU, the speedup in the title, value labels
+    inside the panel."""
+    import matplotlib.pyplot as plt
+
+    rows = [(f"accelerator\n[{accel.get('source', '')}]", accel["throughput_fps"], "tab:orange")]
+    if cpu:
+        rows.insert(0, (f"CPU {cpu.get('device', '')}\n[{cpu.get('source', 'measured')}]", cpu["throughput_fps"],
+                        "tab:blue"))
+    fig, ax = plt.subplots(figsize=(5.5, 3))
+    bars = ax.barh([r[0] for r in rows], [r[1] for r in rows], color=[r[2] for r in rows])
+    ax.set_xscale("log")
+    ax.set_xlim(min(r[1] for r in rows) / 3, max(r[1] for r in rows) * 8)  # room for the labels
+    for bar, (_, fps, _) in zip(bars, rows):
+        ax.text(fps * 1.15, bar.get_y() + bar.get_height() / 2, f"{fps:,.1f} FPS", va="center", fontsize=8)
+    ax.set_xlabel("frames per second, batch 1 (log scale)")
+    speed = f": speedup {accel['throughput_fps'] / cpu['throughput_fps']:.2f}×" if cpu else ": no CPU baseline"
+    ax.set_title("accelerator vs CPU" + speed, fontsize=9)
     fig.tight_layout()
     return fig
 

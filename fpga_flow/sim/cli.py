@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from fpga_flow.cli_options import FlowCommand, existing_dir
+
 
 def run_sim(build: Path, frames: int = 2, seed: int = 0, resize_fifos: bool = False,
             check: bool = True, opt: str = "-O1") -> dict:
@@ -56,12 +58,12 @@ def run_sim(build: Path, frames: int = 2, seed: int = 0, resize_fifos: bool = Fa
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("sim", help="Verilator rtlsim of a build: RTL generation, FIFO sizing, bit-exact check, "
+    @app.command("sim", cls=FlowCommand, help="Verilator rtlsim of a build: RTL generation, FIFO sizing, bit-exact check, "
                              "cycles/frame and latency (writes rtl/ and sim/rtlsim.json)")
     def _sim(
-        build: Path = typer.Option(..., "--build", help="build folder holding dataflow.onnx"),
-        frames: int = typer.Option(2, "--frames", min=1, help="random frames to simulate"),
-        seed: int = typer.Option(0, "--seed"),
+        build: Path = typer.Option(..., "--build", callback=existing_dir, help="build folder holding dataflow.onnx"),
+        frames: int = typer.Option(2, "--frames", min=1, max=100_000, help="random frames to simulate"),
+        seed: int = typer.Option(0, "--seed", min=0, help="seed of the random frames"),
         resize_fifos: bool = typer.Option(False, "--resize-fifos", help="redo the FIFO sizing simulation"),
         no_check: bool = typer.Option(False, "--no-check", help="skip the comparison with the hw graph"),
     ) -> None:

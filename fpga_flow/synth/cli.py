@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fpga_flow.cli_options import FlowCommand, board_name, existing_dir
+
 console = Console()
 
 
@@ -39,16 +41,20 @@ def print_report(report: dict) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("synth", help="Yosys resources (per layer + stitched top) and the Vivado bitstream of a build.")
+    @app.command("synth", cls=FlowCommand, help="Yosys resources (per layer + stitched top) and the Vivado bitstream of a build.")
     def _synth(
-        build: Path = typer.Option(..., "--build", help="build folder (build/<model>-<board>)"),
-        board: Optional[str] = typer.Option(None, "--board", help="board name (default: from the build)"),
+        build: Path = typer.Option(..., "--build", callback=existing_dir, help="build folder (build/<model>-<board>)"),
+        board: Optional[str] = typer.Option(None, "--board", callback=board_name,
+                                             help="board name (default: from the build)"),
         layers: bool = typer.Option(True, "--layers/--no-layers", help="each hardware layer out-of-context"),
         top: bool = typer.Option(True, "--top/--no-top", help="the stitched top in rtl/"),
         top_module: Optional[str] = typer.Option(None, "--top-module", help="name of the stitched top module"),
-        jobs: int = typer.Option(1, "--jobs", "-j", help="parallel yosys runs"),
+        jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=256, help="parallel yosys runs"),
         vivado: bool = typer.Option(True, "--vivado/--no-vivado", help="write the Vivado project, build if vivado is on PATH"),
         no_check: bool = typer.Option(False, "--no-budget-check", help="report only, do not fail over budget"),
+        require_bitstream: bool = typer.Option(False, "--require-bitstream",
+                                               help="exit 3 when no bitstream is built (no vivado on PATH); "
+                                                    "default: say so and exit 0"),
     ) -> None:
         from fpga_flow.synth.report import check_budget
         from fpga_flow.synth.run import REPORT, board_of_build, synthesize
@@ -62,9 +68,16 @@ def register(app: typer.Typer) -> None:
         if not no_check:
             check_budget(report, build / REPORT)
         if vivado:
-            if not (build / "rtl").is_dir():
-                from fpga_flow.errors import BitstreamSkipped
+            from fpga_flow.errors import BitstreamSkipped
 
-                raise BitstreamSkipped(f"bitstream not built: {build / 'rtl'} not found (run codegen first)")
-            bit = bitstream(build, b, top_module)
+            try:
+                if not (build / "rtl").is_dir():
+                    raise BitstreamSkipped(f"bitstream not built: {build / 'rtl'} not found (run codegen first)")
+                bit = bitstream(build, b, top_module)
+            except BitstreamSkipped as err:
+                if require_bitstream:
+                    raise
+                console.print(f"{err}; everything but the bitstream is built", style="yellow", highlight=False,
+                              soft_wrap=True)
+                return
             console.print(f"bitstream: {bit}", highlight=False)

@@ -18,6 +18,7 @@ from fpga_flow.errors import BitstreamSkipped, FlowError
 from fpga_flow.synth.layers import HLS_DIR, module_library, read_manifest, top_candidates
 from fpga_flow.synth.yosys import COMMENT_RE, sources_for
 
+VIVADO_VERSION = "2022.2"  # the version build.tcl is written for (FINN's too); others get a warning
 DMA_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 BD = "fpga_flow_bd"  # block design name (not "top": codegen's accelerator module is called top)
 
@@ -108,11 +109,18 @@ def vivado_tcl(board: Board, top: str, sources: list[Path], mem_files: list[Path
                axilite: bool, out_dir: Path, out_words: int) -> str:
     """The project TCL: part and PS from the board YAML, DMA widths from the accelerator ports."""
     din, dout = dma_width(in_bits), dma_width(out_bits)
-    files = " ".join(f'"{p.resolve()}"' for p in sources + [out_dir / "axis_tlast_gen.v"] + mem_files)
-    deploy = (out_dir.parent / "deploy" / "bitfile").resolve()
+    files = " ".join(f'"{relative_to(p, out_dir)}"' for p in sources + [out_dir / "axis_tlast_gen.v"] + mem_files)
+    deploy = relative_to(out_dir.parent / "deploy" / "bitfile", out_dir)
     lines = [
         f"# fpga_flow Vivado project for {board.name} ({board.part}), accelerator top `{top}`.",
         "# Zynq PS + AXI DMA (simple mode) + accelerator, as FINN's ZynqBuild. Run: vivado -mode batch -source build.tcl",
+        f"# Written for Vivado {VIVADO_VERSION}. Paths are relative to this script's folder: copy the build folder",
+        "# (rtl/, vivado/, deploy/) to a machine with Vivado and run it there.",
+        f'if {{[string first "{VIVADO_VERSION}" [version -short]] != 0}} {{',
+        f'  puts "WARNING: build.tcl was written for Vivado {VIVADO_VERSION}, this is Vivado [version -short]"',
+        "}",
+        "cd [file dirname [file normalize [info script]]]",
+        "set here [pwd]",
         f"set part {board.part}",
         f'set board_part "{board.board_part}"',
         f"create_project -force fpga_flow_{board.name} [file normalize ./project] -part $part",
@@ -174,7 +182,7 @@ def vivado_tcl(board: Board, top: str, sources: list[Path], mem_files: list[Path
         f"add_files -norecurse [glob ./project/*.srcs/sources_1/bd/{BD}/hdl/{BD}_wrapper.v ./project/*.gen/sources_1/bd/{BD}/hdl/{BD}_wrapper.v]",
         f"set_property top {BD}_wrapper [current_fileset]",
         "update_compile_order -fileset sources_1",
-        f'set_property STEPS.SYNTH_DESIGN.TCL.PRE "{(out_dir / "pre_synth.tcl").resolve()}" [get_runs synth_1]',
+        'set_property STEPS.SYNTH_DESIGN.TCL.PRE [file join $here pre_synth.tcl] [get_runs synth_1]',
         "launch_runs impl_1 -to_step write_bitstream -jobs 4",
         "wait_on_run impl_1",
         'if {[get_property PROGRESS [get_runs impl_1]] ne "100%"} { error "implementation failed" }',
@@ -186,6 +194,11 @@ def vivado_tcl(board: Board, top: str, sources: list[Path], mem_files: list[Path
         f'file copy -force [lindex [glob ./project/*.gen/sources_1/bd/{BD}/hw_handoff/{BD}.hwh ./project/*.srcs/sources_1/bd/{BD}/hw_handoff/{BD}.hwh] 0] "{deploy}/accel.hwh"',
     ]
     return "\n".join(lines) + "\n"
+
+
+def relative_to(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` (POSIX form, for TCL)."""
+    return Path(os.path.relpath(Path(path).resolve(), Path(folder).resolve())).as_posix()
 
 
 def frame_words(manifest: dict | None) -> int | None:
@@ -222,6 +235,9 @@ def write_vivado_tcl(build_dir: str | os.PathLike, board: Board, top: str | None
         sources = [(rtl_dir / s).resolve() for s in manifest["sources"]]
     else:
         sources = sources_for(top, lib)
+    out = build_dir / "vivado"
+    out.mkdir(parents=True, exist_ok=True)
+    sources = [_inside(src, build_dir, out / "hls") for src in sources]
     if top not in lib:
         raise FlowError(f"{rtl_dir}: top module {top!r} not found")
     text = lib[top].read_text(errors="replace")
@@ -235,18 +251,29 @@ def write_vivado_tcl(build_dir: str | os.PathLike, board: Board, top: str | None
     if not out_words:
         raise FlowError(f"{rtl_dir / 'manifest.json'}: output words per frame unknown (needs out_shape and out_fold)")
     mems = sorted(p for p in rtl_dir.rglob("*") if p.suffix in (".mem", ".dat", ".hex"))
-    out = build_dir / "vivado"
-    out.mkdir(parents=True, exist_ok=True)
     shutil.copy2(TLAST_GEN, out / "axis_tlast_gen.v")
     # $readmemh paths are relative to rtl/: copy the memory files into the synthesis run folder
     pre = out / "pre_synth.tcl"
     pre.write_text("# copy rtl/ memory files next to the synthesis run ($readmemh paths are relative to rtl/)\n"
-                   + "".join(f'file mkdir [file dirname "{p.relative_to(rtl_dir)}"]\n'
-                             f'file copy -force "{p.resolve()}" "{p.relative_to(rtl_dir)}"\n' for p in mems))
+                   "set here [file dirname [file normalize [info script]]]\n"
+                   + "".join(f'file mkdir [file dirname "{p.relative_to(rtl_dir).as_posix()}"]\n'
+                             f'file copy -force "[file join $here {relative_to(p, out)}]" '
+                             f'"{p.relative_to(rtl_dir).as_posix()}"\n' for p in mems))
     tcl = out / "build.tcl"
     tcl.write_text(vivado_tcl(board, top, sources, mems, widths["s_axis_tdata"], widths["m_axis_tdata"],
                               has_port(text, top, "s_axi_control_"), out, out_words))
     return tcl
+
+
+def _inside(src: Path, build_dir: Path, library_copy: Path) -> Path:
+    """``src`` when it lies in the build folder, else its copy in ``library_copy`` (hls/ modules), so that
+    the build folder alone holds every source the project needs."""
+    src = Path(src).resolve()
+    if src.is_relative_to(build_dir.resolve()):
+        return src
+    library_copy.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, library_copy / src.name)
+    return (library_copy / src.name).resolve()
 
 
 def bitstream(build_dir: str | os.PathLike, board: Board, top: str | None = None, timeout: float = 4 * 3600,

@@ -53,17 +53,43 @@ def test_failure_stops_the_flow_and_is_recorded(tmp_path):
     assert json.loads((cfg.bdir / "flow.json").read_text())["stages"]["b"]["status"] == "failed"
 
 
-def test_missing_vivado_skips_bitstream_but_runs_the_rest_then_exit_code_3(tmp_path, monkeypatch):
+def test_missing_vivado_skips_bitstream_but_runs_the_rest(tmp_path, monkeypatch, capsys):
     import shutil
 
     monkeypatch.setattr(shutil, "which", lambda name: None)
     calls: list = []
     stages = [Stage("vivado", (), st_vivado), Stage("deploy", ("deploy/deploy.json",), _writer("deploy/deploy.json", calls))]
     cfg = FlowConfig(build_root=tmp_path)
-    with pytest.raises(BitstreamSkipped, match="vivado is not on PATH") as info:
-        Flow(cfg).run(stages)
-    assert info.value.exit_code == 3 and calls == ["deploy/deploy.json"]
+    f = Flow(cfg)
+    f.run(stages)  # not an error: everything but the bitstream is built
+    assert isinstance(f.skipped, BitstreamSkipped) and "vivado is not on PATH" in str(f.skipped)
+    assert f.skipped.exit_code == 3 and calls == ["deploy/deploy.json"]
     assert json.loads((cfg.bdir / "flow.json").read_text())["stages"]["vivado"]["status"] == "skipped"
+    assert capsys.readouterr().out.count("bitstream not built") == 1
+
+
+@pytest.mark.parametrize("require, code", [(False, 0), (True, 3)])
+def test_bitstream_without_vivado_exits_0_unless_required(tmp_path, monkeypatch, require, code):
+    """Through the CLI with every stage but vivado stubbed: the skip is said once; exit 3 only on request."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    import fpga_flow.flow as flow
+    from fpga_flow.cli import app
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(flow, "STAGES", tuple(Stage(s.name, s.outputs, st_vivado if s.name == "vivado" else
+                                                    (lambda f: None), s.what) for s in flow.STAGES))
+    args = ["bitstream", "--build-root", str(tmp_path), "--image-size", "32", "--width", "0.125"]
+    r = CliRunner().invoke(app, args + (["--require-bitstream"] if require else []))
+    # fpga_flow.cli.main turns a FlowError into its exit code; the runner calls the app directly
+    assert (r.exception.exit_code if isinstance(r.exception, FlowError) else r.exit_code) == code, r.output
+    assert r.output.count("bitstream not built") == 1
+    assert "vgg16-pruned on Pynq-Z2: input 32×32, width ×0.125, W4A4; data: synthetic ISIC set" in r.output
+    assert ("everything but the bitstream is built" in r.output) != require
+    r = CliRunner().invoke(app, ["bitstream", "--build-root", str(tmp_path)])  # a plain re-run says what it reuses
+    assert "reusing the settings" in r.output and "--image-size 32, --width 0.125" in r.output
 
 
 def test_stage_list_covers_the_whole_flow():
@@ -76,8 +102,8 @@ def test_stage_list_covers_the_whole_flow():
 def test_cli_unknown_model_is_one_line_and_nonzero(tmp_path):
     r = subprocess.run([sys.executable, "-c", "from fpga_flow.cli import main; main()", "bitstream", "--model", "resnet",
                         "--build-root", str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and "unknown model 'resnet'" in r.stderr
-    assert "Traceback" not in r.stderr
+    assert r.returncode == 2 and "Invalid value for '--model': 'resnet' is not one of" in r.stderr
+    assert "Traceback" not in r.stderr and not any(tmp_path.iterdir())
 
 
 def test_train_reuses_a_given_checkpoint_and_checks_it(tmp_path):
@@ -114,3 +140,17 @@ def test_bitstream_settings_default_to_those_of_the_build_folder(tmp_path):
     Flow(FlowConfig(build_root=tmp_path, image_size=32, width=0.125, epochs=10)).run([])
     cfg = resolve_config("vgg16-pruned", "Pynq-Z2", tmp_path, epochs=None, wbits=3)
     assert (cfg.image_size, cfg.width, cfg.epochs, cfg.wbits, cfg.build_root) == (32, 0.125, 10, 3, tmp_path)
+
+
+def test_hardware_accuracy_uses_the_whole_test_split_within_the_sim_budget(tmp_path):
+    from fpga_flow.flow import RTLSIM_BUDGET_CYCLES, _test_count
+
+    f = Flow(FlowConfig(build_root=tmp_path))
+    assert _test_count(f, 120) == 120  # no estimate yet: every image
+    f.cfg.bdir.mkdir(parents=True)
+    (f.cfg.bdir / "estimates.json").write_text(json.dumps({"total": {"cycles_per_frame": 2300}}))
+    assert _test_count(f, 120) == 120  # a toy build: the whole split
+    (f.cfg.bdir / "estimates.json").write_text(json.dumps({"total": {"cycles_per_frame": 1_505_280}}))
+    assert _test_count(f, 1000) == int(RTLSIM_BUDGET_CYCLES // 1_505_280)  # 224x224 on Pynq-Z2: capped
+    f.cfg.n_test = 8
+    assert _test_count(f, 120) == 8 and _test_count(f, 5) == 5  # asked for

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import onnx
 import pytest
@@ -53,17 +54,27 @@ def test_quantize_zoo_model_without_data_writes_checkpoint_qonnx_and_summary(tmp
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--wbits", "9"], "QuantSpec.wbits=9: bit width outside 2..8"),
-    (["--abits", "0"], "QuantSpec.abits=0: bit width outside 2..8"),
     (["--epochs", "2"], "QAT needs data"),
-    (["--scales", "log"], "QuantSpec.scales='log': expected one of float, po2"),
-    (["--data", "/nonexistent"], "lenet5 is a digits model"),
+    (["--data", str(Path(__file__).parent)], "lenet5 is a digits model"),
 ])
 def test_bad_inputs_fail_before_any_file_is_written(tmp_path, args, message):
     out = tmp_path / "q"
     r = invoke("--model", "lenet5", "--out", str(out), *args)
     assert r.exit_code != 0 and isinstance(r.exception, FlowError)
     assert message in str(r.exception)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--wbits", "9"], "Invalid value for '--wbits': Input should be less than or equal to 8"),
+    (["--abits", "0"], "Invalid value for '--abits': Input should be greater than or equal to 2"),
+    (["--scales", "log"], "Invalid value for '--scales': 'log' is not one of po2, float"),
+    (["--data", "/nonexistent"], "Invalid value for '--data': /nonexistent: folder not found"),
+])
+def test_bad_options_are_usage_errors_before_any_file_is_written(tmp_path, args, message):
+    out = tmp_path / "q"
+    r = invoke("--model", "lenet5", "--out", str(out), *args)
+    assert r.exit_code == 2 and message in r.output, r.output
     assert not out.exists()
 
 

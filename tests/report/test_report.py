@@ -119,8 +119,8 @@ def test_report_files_markdown_and_html_with_embedded_plots(build_root):
     rep = write_report(build_root)
     md = rep.markdown_path.read_text()
     html = rep.html_path.read_text()
-    assert "| Classification | VGG16-HCR | FPGA | 15.09 | 66.25 | 94.76× | reference [11] |" in md
-    assert "| Segmentation | SegNet-Pruned | FPGA | 282.23 | 3.54 | 11.22× | reference [11] |" in md
+    assert "| Classification | VGG16-HCR | FPGA | 15.09 | 66.25 | 94.76× | reference (Flich et al., ICIP 2022) |" in md
+    assert "| Segmentation | SegNet-Pruned | FPGA | 282.23 | 3.54 | 11.22× | reference (Flich et al., ICIP 2022) |" in md
     assert "**Missing:** `synth/report.json`" in md  # segnet has none
     pngs = sorted(p.name for p in (build_root / "report" / "plots").glob("*.png"))
     assert "vgg16-pruned-Pynq-Z2_fps.png" in pngs and "vgg16-pruned-Pynq-Z2_roofline.png" in pngs
@@ -144,3 +144,48 @@ def test_cli_report(build_root):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "wrote" in r.stdout and (build_root / "report" / "report.html").is_file()
+    assert "Latency [ms]" in r.stdout and "FPS [frames/s]" in r.stdout and "Speedup [×]" in r.stdout  # units kept
+
+
+def test_report_names_the_paper_explains_latency_and_lists_the_missing_bitstream(build_root):
+    md = write_report(build_root).markdown_path.read_text()
+    assert "[11]" not in md.replace("[11]-[", "")
+    assert "A round-trip journey in pruned artificial neural networks" in md and "doi:10.1109/ICIP46576.2022.9897752" in md
+    assert "1/FPS (set by the slowest layer) is shorter than the latency" in md
+    assert "bitstream deploy/bitfile/accel.bit" in " ".join(collect(build_root / "vgg16-pruned-Pynq-Z2").missing)
+
+
+def _figure_of(plot, rep, tmp_path, monkeypatch):
+    import fpga_flow.report.plots as plots
+
+    figs = []
+    monkeypatch.setattr(plots.plt, "close", lambda fig: figs.append(fig))
+    assert plot(rep, tmp_path / "p.png") is not None
+    figs[-1].canvas.draw()
+    return figs[-1]
+
+
+def test_fps_plot_keeps_ours_and_the_reference_on_separate_axes_with_labels_inside(build_root, tmp_path, monkeypatch):
+    from fpga_flow.report.plots import fps_speedup_plot
+
+    fig = _figure_of(fps_speedup_plot, collect(build_root / "vgg16-pruned-Pynq-Z2"), tmp_path, monkeypatch)
+    ref_names = {f"{r.model} {r.device}" for r in reference_rows("cls")}
+    for ax in fig.axes:
+        names = {t.get_text() for t in ax.get_yticklabels()} - {""}
+        assert not (names & ref_names and names - ref_names), names  # never both on one axis
+        panel = ax.get_window_extent()
+        for text in ax.texts:
+            box = text.get_window_extent()
+            assert panel.x0 <= box.x0 and box.x1 <= panel.x1 + 1, text.get_text()
+    assert any(names for names in ({t.get_text() for t in ax.get_yticklabels()} & ref_names for ax in fig.axes))
+
+
+def test_layer_cycles_plot_is_horizontal_so_names_do_not_overlap(build_root, tmp_path, monkeypatch):
+    from fpga_flow.report.plots import layer_cycles_plot
+
+    fig = _figure_of(layer_cycles_plot, collect(build_root / "vgg16-pruned-Pynq-Z2"), tmp_path, monkeypatch)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["MVAU_0", "SWG_0"]
+    assert all(t.get_rotation() == 0 for t in ax.get_yticklabels())
+    boxes = [t.get_window_extent() for t in ax.get_yticklabels()]
+    assert not boxes[0].overlaps(boxes[1])
