@@ -50,6 +50,10 @@ def _code_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
@@ -169,6 +173,8 @@ def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, 
                 stamp = json.loads(stamp_path.read_text())
             except json.JSONDecodeError:
                 stamp = None
+        if stamp is not None and stamp.get("key") == key and stamp.get("onnx_sha256") != _sha(onnx_path):
+            stamp = None  # the step's file was changed or damaged after its stamp: redo it
         if stamp is not None and stamp.get("key") == key:
             model = None  # loaded lazily
             extra = stamp.get("extra", {})
@@ -243,7 +249,8 @@ def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, 
             raise
         dt = time.perf_counter() - t0
         _atomic_save(model, onnx_path)
-        _atomic_write_text(stamp_path, json.dumps({"key": key, "extra": extra}, default=float))
+        _atomic_write_text(stamp_path, json.dumps({"key": key, "onnx_sha256": _sha(onnx_path), "extra": extra},
+                                                  default=float))
         done_steps.append((name, onnx_path, False, dt))
         con.print(f"done ({dt:.1f} s)")
 

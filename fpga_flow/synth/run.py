@@ -22,6 +22,8 @@ REPORT = Path("synth") / "report.json"
 
 def board_of_build(build_dir: Path, board: str | Board | None) -> Board:
     """The board given, else the one named by ``flow.json``/``io.json``/``estimates.json`` or the folder name."""
+    if not Path(build_dir).is_dir():
+        raise FlowError(f"{build_dir}: build folder not found (run `fpga-flow build` first)")
     if board is not None:
         return load_board(board)
     for fname in ("flow.json", "io.json", "estimates.json"):
