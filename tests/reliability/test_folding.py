@@ -111,3 +111,49 @@ def test_codegen_check_runs_on_every_build(tiny, tmp_path, monkeypatch):
                                         r"StreamingMaxPool has no RTL module"):
         build_dataflow(tiny, "Pynq-Z2", tmp_path / "o", quiet=True)
     assert not (tmp_path / "o" / "estimates.json").exists()
+
+
+CNV_FINN_STYLE = {  # FINN names after specialisation, in the style of finn-examples' cnv-w1a1 folding
+    "Defaults": {},
+    "Thresholding_rtl_0": {"PE": 1},
+    "MVAU_hls_0": {"PE": 16, "SIMD": 3, "ram_style": "block"},
+    "ConvolutionInputGenerator_rtl_0": {"SIMD": 3, "ram_style": "distributed"},
+    "MVAU_hls_1": {"PE": 32, "SIMD": 32, "ram_style": "block"},
+    "ConvolutionInputGenerator_rtl_1": {"SIMD": 32, "ram_style": "distributed"},
+    "MVAU_hls_2": {"PE": 16, "SIMD": 32, "ram_style": "block"},
+    "ConvolutionInputGenerator_rtl_2": {"SIMD": 32, "ram_style": "distributed"},
+    "MVAU_hls_3": {"PE": 16, "SIMD": 32, "ram_style": "block"},
+    "ConvolutionInputGenerator_rtl_3": {"SIMD": 32, "ram_style": "distributed"},
+    "MVAU_hls_4": {"PE": 4, "SIMD": 32, "ram_style": "block"},
+    "ConvolutionInputGenerator_rtl_4": {"SIMD": 32, "ram_style": "distributed"},
+    "ConvolutionInputGenerator_rtl_5": {"SIMD": 32, "ram_style": "distributed"},
+    "MVAU_hls_5": {"PE": 1, "SIMD": 32, "ram_style": "block"},
+    "MVAU_hls_6": {"PE": 1, "SIMD": 4, "ram_style": "auto"},
+    "MVAU_hls_7": {"PE": 1, "SIMD": 8, "ram_style": "auto"},
+    "MVAU_hls_8": {"PE": 5, "SIMD": 1, "ram_style": "distributed"},
+    "LabelSelect_hls_0": {"PE": 1},
+}
+
+
+@pytest.mark.slow
+def test_cnv_with_finn_style_folding(tmp_path):
+    """BNN-PYNQ CNV (Brevitas cnv_2w2a) with a FINN folding JSON: the max-pools have no entry and take
+    all channels per cycle (784 and 100 cycles, not 50,176 and 12,800), an MVAU is the slowest layer
+    (32,768 cycles), the host-side entries are reported, and BRAM above the board fails the build."""
+    import torch
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    from tests.compiler import nets
+
+    m, _ = model_with_cfg("cnv_2w2a", False)
+    m.eval()
+    with torch.no_grad():
+        p = nets.export(m, tmp_path / "cnv.onnx", (1, 3, 32, 32))
+    with pytest.raises(FlowError, match=r"the design exceeds board Pynq-Z1: bram18 \d+ of 280 \(10\d%\)"):
+        build_dataflow(p, "Pynq-Z1", tmp_path / "o", folding_config=CNV_FINN_STYLE, quiet=True)
+    assert not (tmp_path / "o" / "estimates.json").exists()
+    r = build_dataflow(p, "Pynq-Z1", tmp_path / "o", folding_config=CNV_FINN_STYLE, best_effort=True, quiet=True)
+    cyc = {ly["name"]: ly["cycles"] for ly in r.estimates["layers"]}
+    assert cyc["StreamingMaxPool_0"] == 28 * 28 and cyc["StreamingMaxPool_1"] == 10 * 10
+    assert r.estimates["total"]["cycles_per_frame"] == 32768 and r.estimates["total"]["slowest_layer"].startswith("MVAU")
+    assert any("Thresholding_rtl_0, LabelSelect_hls_0" in n for n in r.fold["notes"])
