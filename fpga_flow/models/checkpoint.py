@@ -53,8 +53,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         blob = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # truncated zip, pickle error, not a torch file...
-        raise FlowError(f"{path}: {_why_unreadable(path)}; expected a PyTorch checkpoint (.pt from "
-                        "`fpga-flow train`/`prune`: name, config, state_dict)") from err
+        raise FlowError(f"{path}: not a readable checkpoint: {_why_unreadable(path)}; expected a PyTorch "
+                        "checkpoint (.pt from `fpga-flow train`/`prune`: name, config, state_dict)") from err
     if not isinstance(blob, dict) or not {"name", "config", "state_dict"} <= set(blob):
         raise FlowError(f"{path}: not an fpga_flow checkpoint (needs name, config, state_dict)")
     name, config = blob["name"], dict(blob["config"])

@@ -218,9 +218,9 @@ CASES: list[tuple[str, Callable, int, str]] = [
      r"size must be in \[16, 1024\], got 5"),
     ("quantize-onnx-as-checkpoint", lambda c: ["quantize", "--model", c.file("m.onnx", c.tiny.read_bytes()),
                                                "--out", c.tmp / "q"], 1,
-     r"m\.onnx: an ONNX model file, not a checkpoint; expected a PyTorch checkpoint"),
+     r"m\.onnx: not a readable checkpoint: an ONNX model file, not a checkpoint; expected a PyTorch checkpoint"),
     ("quantize-truncated-checkpoint", _truncated_zip_checkpoint, 1,
-     r"m\.pt: not a torch\.save archive \(truncated, or another format\)"),
+     r"m\.pt: not a readable checkpoint: not a torch\.save archive \(truncated, or another format\)"),
     # --- interruptions and damaged state
     ("build-interrupted-in-fold", _interrupt_fold, 130, r"\[4/5\] fold \.\.\.$"),  # Ctrl-C: 128 + SIGINT
     ("build-damaged-step-file", _damaged_step, 0, r"estimate\]"),
