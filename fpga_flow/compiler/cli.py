@@ -18,7 +18,11 @@ def resolve_model(model: str, root: Path = REPO) -> tuple[Path, str]:
     """A QONNX path, or a zoo name -> its exported QONNX (build/<model>/model.qonnx.onnx or the
     newest build/quant/<model>*/model.qonnx.onnx)."""
     p = Path(model)
-    if p.suffix == ".onnx" or p.is_file():
+    if p.is_dir():
+        if (p / "model.qonnx.onnx").is_file():
+            return p / "model.qonnx.onnx", p.name
+        raise FlowError(f"{p}: a folder without model.qonnx.onnx; pass a QONNX .onnx file or a zoo name")
+    if p.suffix == ".onnx" or p.is_file() or p.is_absolute() or len(p.parts) > 1:
         if not p.is_file():
             raise FlowError(f"{p}: QONNX file not found")
         stem = p.parent.name if p.name == "model.qonnx.onnx" else p.name.removesuffix(".onnx").removesuffix(".qonnx")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import json
 import os
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from pathlib import Path
 from PIL import Image
 
 from fpga_flow.errors import FlowError
+
+log = logging.getLogger(__name__)
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 
@@ -99,6 +102,8 @@ class Index:
     masks: list[Path] = field(default_factory=list)  # seg
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # unreadable files and why
     groups: list[str] = field(default_factory=list)  # lesion id per image, when the layout has one
+    # seg: masks whose aspect ratio differs from their image's (resizing both would stretch one)
+    mask_mismatch: list[tuple[Path, tuple[int, int], tuple[int, int]]] = field(default_factory=list)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -294,8 +299,33 @@ def _listing(image_dirs: list[Path]) -> dict[str, Path]:
     return out
 
 
-def index_dataset(root: str | os.PathLike, task: str, layout: str | None = None, check: bool = True) -> Index:
-    """Index the dataset of ``task`` under ``root``. ``check`` skips (and counts) unreadable files."""
+ASPECT_TOLERANCE = 0.01  # relative: rounding of a resized mask's pixel counts stays below this
+
+
+def image_size_of(path: Path) -> tuple[int, int] | None:
+    """(width, height) from the file header, None when unreadable."""
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Exception:  # noqa: BLE001 - PIL raises many types; the readability check reports them
+        return None
+
+
+def mask_fits_image(mask: Path, image: Path) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """(mask size, image size) when their aspect ratios differ, else None."""
+    ms, is_ = image_size_of(mask), image_size_of(image)
+    if not ms or not is_ or min(*ms, *is_) < 1:
+        return None
+    a_m, a_i = ms[0] / ms[1], is_[0] / is_[1]
+    return (ms, is_) if abs(a_m - a_i) > ASPECT_TOLERANCE * a_i else None
+
+
+def index_dataset(root: str | os.PathLike, task: str, layout: str | None = None, check: bool = True,
+                  strict_masks: bool = False) -> Index:
+    """Index the dataset of ``task`` under ``root``. ``check`` skips (and counts) unreadable files.
+
+    A segmentation mask whose aspect ratio differs from its image's is logged as a warning naming
+    the file (and listed in ``mask_mismatch``); with ``strict_masks`` it is an error."""
     base, lay = detect_layout(root, task, layout)
     image_dir = base / lay.image_dir
     listing = _listing([base / d for d in lay.image_dirs])
@@ -334,6 +364,15 @@ def index_dataset(root: str | os.PathLike, task: str, layout: str | None = None,
             if why:
                 idx.skipped.append((path, why))
                 continue
+            bad = mask_fits_image(mask, path)
+            if bad:
+                (mw, mh), (iw, ih) = bad
+                msg = (f"{mask}: mask is {mw}x{mh}, its image {path.name} is {iw}x{ih}: another aspect ratio, "
+                       "so resizing both to the training size would stretch the mask against the image")
+                if strict_masks:
+                    raise FlowError(msg)
+                log.warning("%s", msg)
+                idx.mask_mismatch.append((mask, (mw, mh), (iw, ih)))
             idx.images.append(path)
             idx.masks.append(mask)
     cache.save()

@@ -28,9 +28,10 @@ def get_datasets(
     test_frac: float = 0.15,
     augment: bool = False,
     check: bool = True,
+    strict_masks: bool = False,
 ) -> dict[str, ISICDataset]:
     """{"train","val","test"} Datasets. ``augment`` adds random flips to train only."""
-    index = index_dataset(resolve_root(root), task, layout, check=check)
+    index = index_dataset(resolve_root(root), task, layout, check=check, strict_masks=strict_masks)
     if index.skipped:
         log.warning("%s: skipped %d unreadable file(s), e.g. %s (%s)", index.root, len(index.skipped), *index.skipped[0])
     parts = split_index(index, seed, val_frac, test_frac)
@@ -56,6 +57,7 @@ def get_loaders(
     test_frac: float = 0.15,
     augment: bool = False,
     check: bool = True,
+    strict_masks: bool = False,
 ) -> dict[str, DataLoader]:
     """{"train","val","test": DataLoader}; train shuffled with a generator seeded by ``seed``.
 
@@ -65,7 +67,7 @@ def get_loaders(
     if batch_size < 1:
         raise FlowError(f"batch_size must be >= 1, got {batch_size}")
     ds = get_datasets(root, task, image_size, seed, layout=layout, val_frac=val_frac,
-                      test_frac=test_frac, augment=augment, check=check)
+                      test_frac=test_frac, augment=augment, check=check, strict_masks=strict_masks)
     gen = torch.Generator().manual_seed(seed)
     return {
         s: DataLoader(d, batch_size=batch_size, shuffle=(s == "train"), num_workers=num_workers,

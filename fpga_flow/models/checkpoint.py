@@ -28,6 +28,20 @@ def save_checkpoint(
     return path
 
 
+def _why_unreadable(path: Path) -> str:
+    """One line on what the file is instead (torch's own message runs to several lines)."""
+    import zipfile
+
+    head = path.read_bytes()[:8]
+    if not head:
+        return "empty file"
+    if path.suffix.lower() == ".onnx" or head[:1] == b"\x08":  # ONNX protobuf: field 1 (ir_version)
+        return "an ONNX model file, not a checkpoint"
+    if not zipfile.is_zipfile(path):
+        return "not a torch.save archive (truncated, or another format)"
+    return "a torch.save archive that cannot be read with weights_only=True (truncated, or holds non-tensor objects)"
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model from its name + config and load its weights. Returns ``(model, meta)`` where
     meta has ``name``, ``config``, ``metrics``. Any unreadable/mismatching file -> FlowError."""
@@ -39,7 +53,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         blob = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # truncated zip, pickle error, not a torch file...
-        raise FlowError(f"{path}: not a readable checkpoint (truncated or corrupt?): {err}") from err
+        raise FlowError(f"{path}: not a readable checkpoint: {_why_unreadable(path)}; expected a PyTorch "
+                        "checkpoint (.pt from `fpga-flow train`/`prune`: name, config, state_dict)") from err
     if not isinstance(blob, dict) or not {"name", "config", "state_dict"} <= set(blob):
         raise FlowError(f"{path}: not an fpga_flow checkpoint (needs name, config, state_dict)")
     name, config = blob["name"], dict(blob["config"])

@@ -47,6 +47,11 @@ class ModelReport:
     missing: list[str] = field(default_factory=list)
 
     @property
+    def has_figures(self) -> bool:
+        """Anything to report: a performance row, synthesis counts or accuracies."""
+        return bool(self.rows or self.synth or self.metrics)
+
+    @property
     def cpu_baseline(self) -> PerfRow | None:
         cpu = [r for r in self.rows if r.is_cpu and r.source == "measured"]
         return max(cpu, key=lambda r: r.fps) if cpu else None
@@ -110,6 +115,10 @@ def collect(folder: str | Path) -> ModelReport:
     base = rep.cpu_baseline
     for r in rep.rows:
         r.speedup = r.fps / base.fps if base else None
+    if (folder / ".staging").is_dir():
+        rep.missing.append("an unfinished `fpga-flow build` (.staging/): its outputs were never committed; rerun the build")
+    elif rep.estimates is None and not (folder / "dataflow.onnx").is_file():
+        rep.missing.append("dataflow.onnx (no completed `fpga-flow build` in this folder)")
     for name, present in (("CPU bench (fpga-flow bench --backend cpu-torch|cpu-onnxruntime)", base is not None),
                           (ESTIMATES_JSON, rep.estimates is not None),
                           ("rtlsim bench (fpga-flow bench --backend rtlsim)", "rtlsim" in have),
@@ -128,7 +137,9 @@ def find_builds(build_root: str | Path) -> list[Path]:
     root = Path(build_root)
     if not root.is_dir():
         return []
-    marks = ("flow.json", "io.json", ESTIMATES_JSON, SYNTH_JSON, METRICS_JSON, "bench")
+    # half-written builds too (a failed or interrupted build): the report names what they lack
+    marks = ("flow.json", "io.json", ESTIMATES_JSON, SYNTH_JSON, METRICS_JSON, "bench", "dataflow.onnx", "steps",
+             ".staging", "model.qonnx.onnx", "rtl", "sim")
     found = [p for p in root.iterdir() if p.is_dir() and any((p / m).exists() for m in marks)]
     task_of = lambda p: (read_flow(p).get("task") or ("seg" if "seg" in p.name.lower() else "cls"))  # noqa: E731
     return sorted(found, key=lambda p: (task_of(p) != "cls", p.name))  # classification first, as in Table 4

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from fpga_flow.errors import FlowError
 from fpga_flow.report import plots, tables
 from fpga_flow.report.collect import ModelReport, collect, find_builds
 from fpga_flow.report.reference import PAPER, SHORT, TABLE4_CAPTION
@@ -157,8 +158,19 @@ def to_html(blocks: list[Block]) -> str:
 
 def write_report(build_root: str | Path = "build", out_dir: str | Path | None = None) -> Report:
     """Render ``report.md`` (+ plots/*.png) and ``report.html`` (plots embedded) into ``out_dir``."""
-    out = Path(out_dir) if out_dir else Path(build_root) / "report"
+    root = Path(build_root)
+    if not root.exists():
+        raise FlowError(f"build root {root} not found (expected a folder of <model>-<board>/ builds)")
+    if not root.is_dir():
+        raise FlowError(f"build root {root} is not a folder")
+    out = Path(out_dir) if out_dir else root / "report"
     rep = build_report(build_root, out)
+    if not any(m.has_figures for m in rep.models):
+        # nothing to report: say what is missing, and leave an earlier report as it was
+        found = "; ".join(f"{m.folder.name}: missing {', '.join(m.missing[:3])}" for m in rep.models)
+        raise FlowError(f"build root {root}: nothing to report: "
+                        + (found if found else "no <model>-<board>/ build folders")
+                        + " (run `fpga-flow build` / `fpga-flow bench` first)")
     out.mkdir(parents=True, exist_ok=True)
     rep.markdown_path = out / "report.md"
     rep.markdown_path.write_text(to_markdown(rep.blocks, out))

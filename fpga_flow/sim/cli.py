@@ -10,6 +10,17 @@ import typer
 from fpga_flow.cli_options import FlowCommand, existing_dir
 
 
+ONE_FRAME_NOTE = ("1 frame: latency only; steady-state throughput (cycles/frame, FPS) needs the spacing "
+                  "of >= 2 frames (--frames 2 or more)")
+
+
+def _clock_mhz(path: Path) -> float | None:
+    try:
+        return json.loads(path.read_text()).get("clock_mhz") if path.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def run_sim(build: Path, frames: int = 2, seed: int = 0, resize_fifos: bool = False,
             check: bool = True, opt: str = "-O1") -> dict:
     """Generate the RTL of a build, size its FIFOs (first time), simulate ``frames`` random
@@ -19,6 +30,8 @@ def run_sim(build: Path, frames: int = 2, seed: int = 0, resize_fifos: bool = Fa
     from fpga_flow.sim.rtlsim import execute_hw_graph, random_frames, run_design, size_fifos
 
     build = Path(build)
+    if frames < 1:
+        raise FlowError(f"{build}: --frames must be >= 1 (got {frames})")
     if not (build / "dataflow.onnx").exists():
         raise FlowError(f"{build}/dataflow.onnx: not found (run `fpga-flow build` first)")
     if resize_fifos or saved_fifo_depths(build) is None:
@@ -32,14 +45,17 @@ def run_sim(build: Path, frames: int = 2, seed: int = 0, resize_fifos: bool = Fa
     slow = max(design.chain.stages, key=lambda s: s.exp_cycles)
     rec["estimate_cycles_per_frame"] = exp
     rec["estimate_slowest_layer"] = slow.node or slow.name
-    rec["rtlsim_over_estimate"] = round(res.cycles_per_frame / exp, 4) if exp else None
-    est = build / "estimates.json"
-    if est.exists():
-        clk = json.loads(est.read_text()).get("clock_mhz")
-        if clk:
-            rec["clock_mhz"] = clk
+    steady = frames >= 2  # one frame's end-to-end time is its latency, not the frame spacing
+    if not steady:
+        rec["cycles_per_frame"] = None
+        rec["throughput_note"] = ONE_FRAME_NOTE
+    rec["rtlsim_over_estimate"] = round(res.cycles_per_frame / exp, 4) if exp and steady else None
+    clk = _clock_mhz(build / "estimates.json")
+    if clk:
+        rec["clock_mhz"] = clk
+        if steady:
             rec["fps"] = clk * 1e6 / res.cycles_per_frame
-            rec["latency_ms"] = res.latency_cycles / (clk * 1e3)
+        rec["latency_ms"] = res.latency_cycles / (clk * 1e3)
     if check:
         from qonnx.core.modelwrapper import ModelWrapper
 
@@ -68,9 +84,14 @@ def register(app: typer.Typer) -> None:
         no_check: bool = typer.Option(False, "--no-check", help="skip the comparison with the hw graph"),
     ) -> None:
         r = run_sim(build, frames, seed, resize_fifos, not no_check)
-        line = (f"{build}: {r['cycles_per_frame']:.0f} cycles/frame [rtlsim] "
-                f"(estimate {r['estimate_cycles_per_frame']}, ratio {r['rtlsim_over_estimate']}), "
-                f"latency {r['latency_cycles']} cycles [rtlsim]")
+        if r["cycles_per_frame"] is None:
+            line = (f"{build}: latency {r['latency_cycles']} cycles [rtlsim]"
+                    + (f" = {r['latency_ms']:.4f} ms at {r['clock_mhz']} MHz" if "latency_ms" in r else "")
+                    + f" (estimate {r['estimate_cycles_per_frame']} cycles/frame); no throughput: {ONE_FRAME_NOTE}")
+        else:
+            line = (f"{build}: {r['cycles_per_frame']:.0f} cycles/frame [rtlsim] "
+                    f"(estimate {r['estimate_cycles_per_frame']}, ratio {r['rtlsim_over_estimate']}), "
+                    f"latency {r['latency_cycles']} cycles [rtlsim]")
         if "fps" in r:
             line += f", {r['fps']:.2f} FPS at {r['clock_mhz']} MHz [rtlsim]"
         if "bit_exact" in r:

@@ -37,7 +37,9 @@ class LayerJob:
         for k in sorted(self.memories):
             h.update(k.encode())
             h.update("\n".join(self.memories[k]).encode())
-        for s in list(sources) + list(self.files):
+        # content in a fixed order (by file name), so that the key never depends on discovery order
+        for s in sorted(set(map(Path, sources)), key=lambda p: (p.name, str(p))) + list(self.files):
+            h.update(s.name.encode())
             h.update(s.read_bytes())
         return h.hexdigest()
 

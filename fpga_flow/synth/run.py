@@ -22,6 +22,8 @@ REPORT = Path("synth") / "report.json"
 
 def board_of_build(build_dir: Path, board: str | Board | None) -> Board:
     """The board given, else the one named by ``flow.json``/``io.json``/``estimates.json`` or the folder name."""
+    if not Path(build_dir).is_dir():
+        raise FlowError(f"{build_dir}: build folder not found (run `fpga-flow build` first)")
     if board is not None:
         return load_board(board)
     for fname in ("flow.json", "io.json", "estimates.json"):
@@ -41,6 +43,13 @@ def board_of_build(build_dir: Path, board: str | Board | None) -> Board:
         if name.endswith("-" + b.lower()):
             return load_board(b)
     raise FlowError(f"{build_dir}: cannot tell the board; pass --board (known: {', '.join(known_boards())})")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """An interrupted run leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _cached(out: Path, key: str) -> dict | None:
@@ -70,7 +79,7 @@ def _synth_layer(job: LayerJob, lib: dict, family: str, out: Path, version: str,
                     cwd=job.cwd)
     d = {"op_type": job.op_type, "node": job.node, "module": job.module, "params": job.params, "dsp": job.dsp,
          **res.as_dict(), "key": key}
-    (out / "result.json").write_text(json.dumps(d, indent=2) + "\n")
+    _write_atomic(out / "result.json", json.dumps(d, indent=2) + "\n")
     return d
 
 
@@ -89,7 +98,7 @@ def _synth_top(top_name: str, lib: dict, rtl_dir: Path, family: str, out: Path, 
         return hit
     res = run_yosys("top", top_name, sources, family, out, ltp=ltp, dsp=dsp, timeout=timeout, cwd=rtl_dir.resolve())
     d = {**res.as_dict(), "dsp": dsp, "key": key}
-    (out / "result.json").write_text(json.dumps(d, indent=2) + "\n")
+    _write_atomic(out / "result.json", json.dumps(d, indent=2) + "\n")
     return d
 
 
@@ -152,7 +161,7 @@ def synthesize(build_dir: str | os.PathLike, board: str | Board | None = None, *
     report = build_report(b, results, top_res, read_estimates(build_dir), version)
     path = build_dir / REPORT
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    _write_atomic(path, json.dumps(report, indent=2) + "\n")
     if check:
         check_budget(report, path)
     return report

@@ -74,7 +74,7 @@ def sources_for(top: str, lib: dict[str, Path]) -> list[Path]:
             continue
         files.append(f)
         text = COMMENT_RE.sub("", f.read_text(errors="replace"))
-        for ident in set(IDENT_RE.findall(text)):
+        for ident in sorted(set(IDENT_RE.findall(text))):  # sorted: the order must not follow the hash seed
             if ident in lib and lib[ident] not in files:
                 todo.append(lib[ident])
     return files

@@ -90,7 +90,8 @@ def test_bad_float_weights(tmp_path):
     p = _qonnx_graph(tmp_path, [conv], extra_inits=[W])
     with pytest.raises(FlowError, match=r"node conv_float|Conv_0 \(Conv\): weight .* float tensor"):
         build_dataflow(p, "Pynq-Z2", tmp_path / "o", quiet=True)
-    assert (tmp_path / "o/steps/01_tidy.onnx").is_file()  # the steps before the failure are kept
+    assert (tmp_path / "o/.staging/steps/01_tidy.onnx").is_file()  # staged steps are kept for the rerun
+    assert not (tmp_path / "o/steps").exists() and not (tmp_path / "o/dataflow.onnx").exists()  # nothing committed
 
 
 def test_bad_float_activation_into_conv(tmp_path):

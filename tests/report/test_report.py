@@ -12,6 +12,7 @@ import pytest
 
 from fpga_flow.report.collect import collect, split_name
 from fpga_flow.report.reference import TABLE4, reference_rows
+from fpga_flow.errors import FlowError
 from fpga_flow.report.render import write_report
 from fpga_flow.report.tables import accuracy_table, perf_table, resources_table
 
@@ -129,9 +130,23 @@ def test_report_files_markdown_and_html_with_embedded_plots(build_root):
     assert html.count("data:image/png;base64,") == len(pngs) and "<td>94.76×</td>" in html
 
 
-def test_report_of_empty_root_says_so(tmp_path):
-    rep = write_report(tmp_path / "nothing")
-    assert "No built models" in rep.markdown_path.read_text()
+def test_report_of_missing_or_empty_root_fails_and_writes_nothing(tmp_path):
+    with pytest.raises(FlowError, match=r"build root .*nothing not found"):
+        write_report(tmp_path / "nothing")
+    assert not (tmp_path / "nothing").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FlowError, match=r"nothing to report: no <model>-<board>/ build folders"):
+        write_report(tmp_path / "empty")
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_half_written_build_is_named(build_root):
+    half = build_root / "lenet5-Pynq-Z2"
+    (half / ".staging" / "steps").mkdir(parents=True)
+    rep = write_report(build_root)
+    assert "lenet5" in [m.model for m in rep.models]
+    m = next(m for m in rep.models if m.model == "lenet5")
+    assert any("unfinished `fpga-flow build`" in t for t in m.missing) and not m.has_figures
 
 
 def test_split_name_uses_board_names(tmp_path):

@@ -58,6 +58,12 @@ class InsertStreams:
                 else:
                     gcd = math.gcd(fa, fb)
                     chain = [(fa, gcd), (gcd, fb)]
+                # across a flatten (pool (1,4,4,C) -> MVAU (1,1,1,16C)) a fold may not divide the
+                # producer's channels: the converter regroups the same stream in the consumer's shape
+                bshape = list(b.normal_input_shape())
+                if any(shape[-1] % f for f in (fa, fb)) and math.prod(bshape) == math.prod(shape) \
+                        and not any(bshape[-1] % f for f in (fa, fb)):
+                    shape = bshape
             stages = [("dwc", f1, f2) for f1, f2 in chain] + [("fifo", fb, fb)]
             for kind, f1, f2 in stages:
                 out = f"{t}_{kind}{k_dwc if kind == 'dwc' else k_fifo}"
