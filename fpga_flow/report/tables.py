@@ -49,7 +49,8 @@ def perf_rows(rep: ModelReport) -> list[list[str]]:
         sp = fmt_speedup(r.speedup)
         if r is base:
             sp += " (baseline)"
-        out.append([r.task, r.model, r.device, fmt_ms(r.time_ms), fmt_fps(r.fps), sp, f"`{r.source}`"])
+        out.append([r.task, r.model, r.device, fmt_ms(r.time_ms), fmt_fps(r.fps), sp,
+                    f"`{r.source}`" + (" **noisy**" if r.noisy else "")])
     return out
 
 

@@ -109,16 +109,21 @@ class OnnxRuntimeBackend(Backend):
 
     def __init__(self, onnx_path: str | Path, *, threads: int | None = None, name: str | None = None,
                  numeric_format: str | None = None):
-        import onnx
-        import onnxruntime as ort
-
         if name:
             self.name = name
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise FlowError(f"backend {self.name} unavailable: onnxruntime is not installed") from None
+        try:
+            import onnx
+        except ImportError:  # a board image may carry onnxruntime without onnx: then no QONNX conversion
+            onnx = None
 
         path = Path(onnx_path)
         if not path.is_file():
             raise FlowError(f"{path}: ONNX model not found")
-        if _is_qonnx(onnx.load(str(path), load_external_data=False)):
+        if onnx is not None and _is_qonnx(onnx.load(str(path), load_external_data=False)):
             path = qonnx_to_qcdq(path)
             self.numeric_format = "QONNX as QCDQ (the accelerator's bit widths, int8 kernels)"
         if numeric_format:
