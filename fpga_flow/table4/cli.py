@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
         image_size: int = typer.Option(None, help="model input (default: the flow's)"),
         width: float = typer.Option(None, help="width multiplier (default: the flow's)"),
         epochs: int = typer.Option(None, help="float training epochs (default: the flow's)"),
+        prune_epochs: int = typer.Option(None, help="SeReNe epochs (default: the flow's)"),
+        qat_epochs: int = typer.Option(None, help="quantization-aware training epochs (default: the flow's)"),
         n_images: int = typer.Option(None, help="synthetic set size (default: the flow's)"),
         test_images: int = typer.Option(None, help="test images through rtlsim and every CPU runtime (default: the flow's)"),
         threads: int = typer.Option(2, min=1, help="CPU threads for every CPU runtime"),
@@ -31,7 +33,8 @@ def register(app: typer.Typer) -> None:
         from fpga_flow.table4.run import Table4Config, run_table4
 
         settings = {k: v for k, v in dict(data=data, image_size=image_size, width=width, epochs=epochs,
-                                          n_images=n_images, n_test=test_images).items() if v is not None}
+                                          prune_epochs=prune_epochs, qat_epochs=qat_epochs, n_images=n_images,
+                                          n_test=test_images).items() if v is not None}
         cfg = Table4Config(boards=list(board), rows=list(row) if row else None, out=out, threads=threads,
                            repeats=repeats, force=force)
         res = run_table4(cfg, FlowSource(build_root, settings, synth=synth), build_root=build_root)

@@ -4,8 +4,6 @@ every figure of the Markdown table taken from table4.json."""
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 
 import pytest
