@@ -144,3 +144,15 @@ def test_cli_report(build_root):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "wrote" in r.stdout and (build_root / "report" / "report.html").is_file()
+
+
+def test_noisy_cpu_timing_is_flagged_and_tiny_speedups_keep_their_digits(build_root):
+    from fpga_flow.report.tables import fmt_speedup
+
+    p = build_root / "vgg16-pruned-Pynq-Z2" / "bench" / "cpu-onnxruntime.json"
+    d = json.loads(p.read_text())
+    d["stability"] = {"noisy": True, "reasons": ["median 110.8 ms is 185x the fastest run 0.6 ms"]}
+    p.write_text(json.dumps(d))
+    md = perf_table(collect(build_root / "vgg16-pruned-Pynq-Z2")).markdown()
+    assert "`measured` **noisy**" in md and "(noisy baseline)" in md
+    assert fmt_speedup(0.0054) == "0.0054×" and fmt_speedup(2.5) == "2.50×"

@@ -132,3 +132,12 @@ def test_an_int8_row_that_loses_accuracy_is_not_the_baseline_but_stays():
     assert rows[1].get("is_baseline") and not rows[2].get("is_baseline")
     assert rows[3]["speedup"] == pytest.approx(2.0) and rows[3]["baseline"] == "m on ov-bf16 (x, 2 threads)"
     assert rows[2]["speedup"] == pytest.approx(800 / 300)  # the lossy row keeps its figure, never the baseline
+
+
+def test_segmentation_row_overlays_float_and_hardware_masks(tmp_path):
+    src = FixtureSource(tmp_path / "build")
+    res = run_table4(_cfg(tmp_path, boards=["Pynq-Z2"], rows=["segnet-pruned"], cpu_backends=("cpu-onnxruntime",)), src)
+    fpga = next(r for r in res.doc["rows"] if r["kind"] == "fpga")
+    assert fpga["accuracy"]["metric"] == "iou" and fpga["task"] == "Segmentation"
+    assert (res.json_path.parent / "plots" / "seg_overlay.png").is_file()
+    assert "Segmentation: float and hardware masks" in res.markdown_path.read_text()
