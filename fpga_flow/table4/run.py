@@ -136,11 +136,12 @@ def run_table4(cfg: Table4Config, source: RowSource | None = None, *, build_root
                 try:
                     got = build_one(row, board, cfg, source, first, log)
                     write_json(state_path, {"status": "done", "key": key, "rows": got})
-                except FlowError as err:
-                    msg = f"failed: {err}"
+                except Exception as err:  # noqa: BLE001 - one row's failure of any kind must not lose the others
+                    why = str(err) if isinstance(err, FlowError) else f"{type(err).__name__}: {err}"
+                    msg = f"failed: {why}"
                     got = [failed_row(row, board, msg)]
-                    failed.append(f"{row.name} on {board}: {err}")
-                    write_json(state_path, {"status": "failed", "key": key, "error": str(err), "rows": got})
+                    failed.append(f"{row.name} on {board}: {why}")
+                    write_json(state_path, {"status": "failed", "key": key, "error": why, "rows": got})
                     progress.console.print(f"{row.name} on {board}: {msg}", style="red", highlight=False)
                 results += got
                 progress.advance(bar)
