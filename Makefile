@@ -8,7 +8,7 @@ MODEL ?= vgg16-pruned
 BOARD ?= Pynq-Z2
 JOBS ?= 2
 
-.PHONY: setup test test-slow demo bitstream report clean hwtools
+.PHONY: setup test test-slow demo bitstream report table4 clean hwtools
 
 setup: $(STAMP)
 
@@ -21,14 +21,15 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(MAKE) --no-print-directory hwtools
 	@touch $(STAMP)
 
-# Verilator (rtlsim) and Yosys (synthesis) come from Debian's packages; apt is skipped when present.
+# Verilator (rtlsim), Yosys (synthesis) and Chromium (the HTML report's headless-browser test) come from
+# Debian's packages; apt is skipped when all are present.
 hwtools:
-	@if ! command -v verilator >/dev/null || ! command -v yosys >/dev/null; then \
-	  echo "installing verilator + yosys from apt"; \
+	@if ! command -v verilator >/dev/null || ! command -v yosys >/dev/null || ! command -v chromium >/dev/null; then \
+	  echo "installing verilator + yosys + chromium from apt"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq verilator yosys >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq verilator yosys chromium >/dev/null; \
 	fi
-	@echo "verilator: $$(verilator --version)"; echo "yosys:     $$(yosys -V)"
+	@echo "verilator: $$(verilator --version)"; echo "yosys:     $$(yosys -V)"; echo "chromium:  $$(chromium --version 2>/dev/null)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) -q
@@ -45,6 +46,12 @@ bitstream: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/fpga-flow report
+
+# Every Table 4 row on each board (resumable; TABLE4_ARGS e.g. --image-size 224 --width 1 --data $$ISIC_ROOT)
+BOARDS ?= Pynq-Z2 ZCU104
+TABLE4_ARGS ?=
+table4: $(STAMP)
+	$(BIN)/fpga-flow table4 $(foreach b,$(BOARDS),--board $(b)) --out build/table4 $(TABLE4_ARGS)
 
 clean:
 	rm -rf build

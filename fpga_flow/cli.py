@@ -29,6 +29,7 @@ STAGE_CLIS = (
     "fpga_flow.synth.cli",
     "fpga_flow.runtime.cli",
     "fpga_flow.report.cli",
+    "fpga_flow.table4.cli",
     "fpga_flow.flow_cli",
 )
 

@@ -9,7 +9,8 @@ from fpga_flow.runtime.buildinfo import (ESTIMATES_JSON, METRICS_JSON, SYNTH_JSO
                                          read_benches, read_estimates, read_flow, read_json)
 
 TASK_WORD = {"cls": "Classification", "seg": "Segmentation"}
-CPU_BACKENDS = ("cpu-torch", "cpu-onnxruntime", "cpu-onnxruntime-quant")
+CPU_BACKENDS = ("cpu-torch", "cpu-onnxruntime", "cpu-onnxruntime-int8", "cpu-openvino", "cpu-openvino-f32",
+                "cpu-openvino-int8", "cpu-onnxruntime-quant")
 FPGA_ORDER = {"estimate": 0, "rtlsim": 1, "pynq": 2}
 
 
@@ -25,6 +26,7 @@ class PerfRow:
     fps: float
     source: str  # measured | rtlsim | estimate
     speedup: float | None = None  # vs the fastest CPU runtime we measured
+    noisy: bool = False  # a measured timing that never settled (runtime.timing)
 
     @property
     def is_cpu(self) -> bool:
@@ -75,6 +77,9 @@ def split_name(folder: Path) -> tuple[str, str]:
 def _device(bench: dict) -> str:
     backend, dev = bench.get("backend", "?"), bench.get("device", "")
     if backend.startswith("cpu"):
+        if bench.get("runtime"):  # benches that record their runtime, numeric format and threads
+            what = f"{bench['runtime']} {bench.get('numeric_format', '').split(' (')[0]}, {bench.get('threads')} threads"
+            return f"CPU {what}" + (" (QONNX as QCDQ)" if backend.endswith("quant") else "") + (f" — {dev}" if dev else "")
         runtime = "PyTorch" if backend == "cpu-torch" else "onnxruntime" + (" QCDQ" if backend.endswith("quant") else "")
         return f"CPU {runtime}" + (f" — {dev}" if dev else "")
     clock = (bench.get("details") or {}).get("clock_mhz")
@@ -102,7 +107,8 @@ def collect(folder: str | Path) -> ModelReport:
         try:
             rep.rows.append(PerfRow(TASK_WORD.get(task, task), bench.get("model", model), _device(bench),
                                     bench["backend"], float(bench["latency_ms"]["median"]),
-                                    float(bench["fps"]["median"]), bench["source"]))
+                                    float(bench["fps"]["median"]), bench["source"],
+                                    noisy=bool((bench.get("stability") or {}).get("noisy"))))
         except (KeyError, TypeError, ValueError):
             rep.missing.append(f"bench file for {bench.get('backend', '?')} is malformed")
     have = {r.backend for r in rep.rows}

@@ -36,7 +36,9 @@ def fmt_fps(v: float) -> str:
 
 
 def fmt_speedup(v: float | None) -> str:
-    return "-" if v is None else f"{v:.2f}×"
+    if v is None:
+        return "-"
+    return f"{v:.2f}×" if v >= 0.1 else f"{v:.2g}×"  # never a bare "0.00×"
 
 
 PERF_HEADER = ["Task", "Model", "Device", "Inference time [ms]", "FPS", "Speedup", "Source"]
@@ -49,7 +51,10 @@ def perf_rows(rep: ModelReport) -> list[list[str]]:
         sp = fmt_speedup(r.speedup)
         if r is base:
             sp += " (baseline)"
-        out.append([r.task, r.model, r.device, fmt_ms(r.time_ms), fmt_fps(r.fps), sp, f"`{r.source}`"])
+        elif base is not None and base.noisy and r.speedup is not None:
+            sp += " (noisy baseline)"
+        out.append([r.task, r.model, r.device, fmt_ms(r.time_ms), fmt_fps(r.fps), sp,
+                    f"`{r.source}`" + (" **noisy**" if r.noisy else "")])
     return out
 
 

@@ -1,5 +1,6 @@
-"""Runtime: one driver API (``Accelerator``) over the cpu-torch, cpu-onnxruntime, rtlsim and pynq
-backends, the bench (figures tagged measured/rtlsim/estimate) and the deploy folder.
+"""Runtime: one driver API (``Accelerator``) over the CPU backends (PyTorch, onnxruntime fp32/int8,
+OpenVINO default/f32/int8), rtlsim and pynq, the bench (figures tagged measured/rtlsim/estimate,
+noisy timings flagged) and the deploy folder.
 
 Kept import-light (numpy only) so that the same files run on a PYNQ board.
 """

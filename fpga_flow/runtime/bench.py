@@ -20,8 +20,10 @@ import numpy as np
 from fpga_flow.errors import FlowError
 from fpga_flow.runtime.backends.base import Source
 from fpga_flow.runtime.buildinfo import BENCH_DIR, read_estimates, write_json
+from fpga_flow.runtime.driver import CPU_BACKENDS
+from fpga_flow.runtime.timing import MIN_RUNS, time_until_stable
 
-BENCH_BACKENDS = ("cpu-torch", "cpu-onnxruntime", "rtlsim", "pynq", "estimate")
+BENCH_BACKENDS = (*CPU_BACKENDS, "rtlsim", "pynq", "estimate")
 
 
 @dataclass
@@ -48,14 +50,30 @@ class BenchResult:
     warmup: int = 0
     repeats: int = 1
     details: dict = field(default_factory=dict)
+    numeric_format: str = ""  # CPU rows: fp32 / bf16 / int8 ...; hardware rows: the accelerator's bit widths
+    runtime: str = ""  # library and version (CPU rows)
+    threads: int | None = None  # CPU threads (CPU rows)
+    stability: dict = field(default_factory=dict)  # timing.Stability of measured figures; empty otherwise
+    fingerprint: str = ""  # model files + runtime + threads: an unchanged fingerprint is not re-timed
     host: str = field(default_factory=platform.node)
     timestamp: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def noisy(self) -> bool:
+        return bool(self.stability.get("noisy"))
+
     def save(self, build_dir: str | Path) -> Path:
         return write_json(Path(build_dir) / BENCH_DIR / f"{self.backend}.json", self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BenchResult":
+        known = {f for f in cls.__dataclass_fields__}
+        d = {k: v for k, v in d.items() if k in known}
+        d["latency_ms"], d["fps"] = Stat(**d["latency_ms"]), Stat(**d["fps"])
+        return cls(**d)
 
 
 def _stats_from_latencies(lat_ms: list[float]) -> tuple[Stat, Stat]:
@@ -64,9 +82,12 @@ def _stats_from_latencies(lat_ms: list[float]) -> tuple[Stat, Stat]:
     return lat, Stat(1e3 / lat.median, 1e3 / lat.max, 1e3 / lat.min)
 
 
-def bench_accelerator(acc, *, model: str, board: str, warmup: int = 3, repeats: int = 10,
-                      images=None) -> BenchResult:
-    """Time batch-1 ``execute`` on ``acc`` (cpu / pynq: measured; rtlsim: from cycles)."""
+def bench_accelerator(acc, *, model: str, board: str, warmup: int = 3, repeats: int = MIN_RUNS,
+                      images=None, max_rounds: int = 3) -> BenchResult:
+    """Time batch-1 ``execute`` on ``acc`` (cpu / pynq: measured; rtlsim: from cycles).
+
+    Measured figures come from the most stable of up to ``max_rounds`` windows of ``repeats`` runs
+    (``timing.time_until_stable``); a window that never settles is kept and flagged noisy."""
     shape = acc.input_shape
     if images is None:
         if shape is None:
@@ -82,16 +103,12 @@ def bench_accelerator(acc, *, model: str, board: str, warmup: int = 3, repeats: 
         details["sim_wall_s"] = wall
         return BenchResult(model, board, acc.name, Source.RTLSIM.value, acc.backend.device,
                            Stat(lat_ms, lat_ms, lat_ms), Stat(fps, fps, fps), 1, 0, 1, details)
-    for _ in range(warmup):
-        acc.execute(x)
-    lat = []
-    for _ in range(max(1, repeats)):
-        t0 = time.perf_counter()
-        acc.execute(x)
-        lat.append((time.perf_counter() - t0) * 1e3)
+    lat, stability = time_until_stable(lambda: acc.execute(x), warmup=warmup, repeats=repeats, max_rounds=max_rounds)
     lat_s, fps_s = _stats_from_latencies(lat)
-    return BenchResult(model, board, acc.name, acc.source.value, acc.backend.device, lat_s, fps_s, 1, warmup,
-                       len(lat), {"latencies_ms": lat})
+    be = acc.backend
+    return BenchResult(model, board, acc.name, acc.source.value, be.device, lat_s, fps_s, 1, warmup,
+                       len(lat), {"latencies_ms": lat}, numeric_format=be.numeric_format, runtime=be.runtime,
+                       threads=be.threads, stability=stability.to_dict())
 
 
 def bench_estimate(build_dir: str | Path, *, model: str, board: str) -> BenchResult:

@@ -33,7 +33,8 @@ NOTEBOOK = {"cls": "pynq_classification.ipynb", "seg": "pynq_segmentation.ipynb"
 # the numpy-only files a board needs, relative to fpga_flow/
 DRIVER_FILES = ("errors.py", "runtime/deploy.py", "runtime/buildinfo.py", "runtime/notebook_util.py", "runtime/iospec.py", "runtime/images.py", "runtime/driver.py",
                 "runtime/backends/__init__.py", "runtime/backends/base.py", "runtime/backends/pynq_board.py",
-                "runtime/backends/cpu.py", "sim/packing.py",
+                "runtime/backends/cpu.py", "runtime/backends/openvino_cpu.py", "runtime/bench.py", "runtime/timing.py",
+                "sim/packing.py",
                 "compiler/hostio.py", "compiler/transforms/chain.py")
 REQUIRED = ("deploy.json", "io.json", "test_data/inputs.npy", "test_data/expected.npy", "driver/fpga_flow/runtime/driver.py")
 BOARD_REQUIRED = ("bitfile/accel.bit", "bitfile/accel.hwh")

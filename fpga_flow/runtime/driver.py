@@ -19,7 +19,9 @@ from fpga_flow.runtime.backends.base import Backend, Domain, Source
 from fpga_flow.runtime.images import prepare_images
 from fpga_flow.runtime.iospec import IOSpec, load_iospec
 
-BACKEND_NAMES = ("cpu-torch", "cpu-onnxruntime", "rtlsim", "pynq")
+CPU_BACKENDS = ("cpu-torch", "cpu-onnxruntime", "cpu-onnxruntime-int8", "cpu-openvino", "cpu-openvino-f32",
+                "cpu-openvino-int8")
+BACKEND_NAMES = (*CPU_BACKENDS, "rtlsim", "pynq")
 
 
 @dataclass
@@ -37,9 +39,29 @@ def _find(folder: Path, *names: str) -> Path | None:
     return None
 
 
+def _float_onnx(name: str, folder: Path, onnx: str | Path | None) -> Path:
+    src = Path(onnx) if onnx else _find(folder, "model.onnx")
+    if src is None:
+        raise FlowError(f"{folder}: no model.onnx for {name} (pass onnx=)")
+    return src
+
+
+def _int8_onnx(name: str, folder: Path, onnx: str | Path | None, calibration) -> Path:
+    """The static QDQ int8 model: quantized from the float ONNX on ``calibration`` images, or ``model.int8.onnx``."""
+    from fpga_flow.runtime.int8 import quantize_int8
+
+    if calibration is not None:
+        return quantize_int8(_float_onnx(name, folder, onnx), calibration)
+    found = _find(folder, "model.int8.onnx")
+    if found is None:
+        raise FlowError(f"{folder}: {name} needs calibration images (calibration=, the training split) "
+                        "or a model.int8.onnx")
+    return found
+
+
 def make_backend(name: str, folder: Path, *, spec: IOSpec | None, model=None, onnx: str | Path | None = None,
-                 board=None, threads: int | None = None, **opts) -> Backend:
-    """Open backend ``name`` on the artefacts in ``folder``."""
+                 board=None, threads: int | None = None, calibration=None, **opts) -> Backend:
+    """Open backend ``name`` on the artefacts in ``folder`` (int8 CPU backends: ``calibration`` images)."""
     if name == "cpu-torch":
         from fpga_flow.runtime.backends.cpu import TorchBackend
 
@@ -50,10 +72,20 @@ def make_backend(name: str, folder: Path, *, spec: IOSpec | None, model=None, on
     if name == "cpu-onnxruntime":
         from fpga_flow.runtime.backends.cpu import OnnxRuntimeBackend
 
-        src = Path(onnx) if onnx else _find(folder, "model.onnx")
-        if src is None:
-            raise FlowError(f"{folder}: no model.onnx for cpu-onnxruntime (pass onnx=)")
-        return OnnxRuntimeBackend(src, threads=threads)
+        return OnnxRuntimeBackend(_float_onnx(name, folder, onnx), threads=threads)
+    if name == "cpu-onnxruntime-int8":
+        from fpga_flow.runtime.backends.cpu import OnnxRuntimeBackend
+        from fpga_flow.runtime.int8 import INT8_FORMAT
+
+        return OnnxRuntimeBackend(_int8_onnx(name, folder, onnx, calibration), threads=threads, name=name,
+                                  numeric_format=INT8_FORMAT)
+    if name.startswith("cpu-openvino"):
+        from fpga_flow.runtime.backends.openvino_cpu import OpenVinoBackend, OvPrecision
+
+        precision = OvPrecision(name.removeprefix("cpu-openvino").lstrip("-") or "default")
+        src = (_int8_onnx(name, folder, onnx, calibration) if precision is OvPrecision.INT8
+               else _float_onnx(name, folder, onnx))
+        return OpenVinoBackend(src, precision=precision, threads=threads)
     if name == "rtlsim":
         from fpga_flow.runtime.backends.rtlsim import RtlsimBackend
 

@@ -204,3 +204,15 @@ def test_layer_cycles_plot_is_horizontal_so_names_do_not_overlap(build_root, tmp
     assert all(t.get_rotation() == 0 for t in ax.get_yticklabels())
     boxes = [t.get_window_extent() for t in ax.get_yticklabels()]
     assert not boxes[0].overlaps(boxes[1])
+
+
+def test_noisy_cpu_timing_is_flagged_and_tiny_speedups_keep_their_digits(build_root):
+    from fpga_flow.report.tables import fmt_speedup
+
+    p = build_root / "vgg16-pruned-Pynq-Z2" / "bench" / "cpu-onnxruntime.json"
+    d = json.loads(p.read_text())
+    d["stability"] = {"noisy": True, "reasons": ["median 110.8 ms is 185x the fastest run 0.6 ms"]}
+    p.write_text(json.dumps(d))
+    md = perf_table(collect(build_root / "vgg16-pruned-Pynq-Z2")).markdown()
+    assert "`measured` **noisy**" in md and "(noisy baseline)" in md
+    assert fmt_speedup(0.0054) == "0.0054×" and fmt_speedup(2.5) == "2.50×"

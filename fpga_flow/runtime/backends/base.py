@@ -28,6 +28,9 @@ class Backend(ABC):
     domain: Domain = Domain.FLOAT_NCHW
     source: Source = Source.MEASURED
     device: str = ""
+    numeric_format: str = "fp32"  # what the arithmetic runs in (a CPU row states it beside its accuracy)
+    runtime: str = ""  # the library and its version, e.g. "onnxruntime 1.32.0"
+    threads: int | None = None  # CPU threads the runtime was given (None: not a CPU runtime)
 
     @abstractmethod
     def run(self, x: np.ndarray) -> np.ndarray: ...

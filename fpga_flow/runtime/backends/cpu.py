@@ -50,6 +50,8 @@ class TorchBackend(Backend):
         # (what any inference runtime does; onnxruntime gets the same setting below)
         torch.set_flush_denormal(True)
         self._torch = torch
+        self.threads = torch.get_num_threads()
+        self.runtime = f"PyTorch {torch.__version__.split('+')[0]}"
         self.model = model.eval().cpu()
         shape = getattr(model, "input_shape", None)  # zoo models record (C, H, W)
         self.input_shape = (1, *shape) if shape else None
@@ -105,15 +107,27 @@ class OnnxRuntimeBackend(Backend):
     domain = Domain.FLOAT_NCHW
     source = Source.MEASURED
 
-    def __init__(self, onnx_path: str | Path, *, threads: int | None = None):
-        import onnx
-        import onnxruntime as ort
+    def __init__(self, onnx_path: str | Path, *, threads: int | None = None, name: str | None = None,
+                 numeric_format: str | None = None):
+        if name:
+            self.name = name
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise FlowError(f"backend {self.name} unavailable: onnxruntime is not installed") from None
+        try:
+            import onnx
+        except ImportError:  # a board image may carry onnxruntime without onnx: then no QONNX conversion
+            onnx = None
 
         path = Path(onnx_path)
         if not path.is_file():
             raise FlowError(f"{path}: ONNX model not found")
-        if _is_qonnx(onnx.load(str(path), load_external_data=False)):
+        if onnx is not None and _is_qonnx(onnx.load(str(path), load_external_data=False)):
             path = qonnx_to_qcdq(path)
+            self.numeric_format = "QONNX as QCDQ (the accelerator's bit widths, int8 kernels)"
+        if numeric_format:
+            self.numeric_format = numeric_format
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
@@ -124,6 +138,8 @@ class OnnxRuntimeBackend(Backend):
         except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types
             raise FlowError(f"{path}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
         self.path = path
+        self.threads = threads or os.cpu_count()  # onnxruntime's default: one thread per core
+        self.runtime = f"onnxruntime {ort.__version__}"
         self.input_name = self.session.get_inputs()[0].name
         shape = self.session.get_inputs()[0].shape
         self.input_shape = tuple(s if isinstance(s, int) else -1 for s in shape)
