@@ -27,6 +27,11 @@ def _parse_kv(items: list[str]) -> dict:
     return out
 
 
+def _data_record(data: str, loaders: dict) -> dict:
+    """What a provenance file says about the data: root and split sizes."""
+    return {"root": str(data), "images": {k: len(v.dataset) for k, v in loaders.items()}}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train", help="train a zoo model on an ISIC folder (or `--data digits` for lenet5)")
     def _train(
@@ -42,11 +47,14 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = typer.Option(None, "--device", help="cpu / cuda (default: cuda if present)"),
         set_: list[str] = typer.Option([], "--set", help="extra model kwargs, key=value (e.g. bn=false)"),
     ) -> None:
+        import time
+
         import torch
         from rich.console import Console
 
         from fpga_flow.models import build, spec
-        from fpga_flow.models.train import TrainConfig, fit
+        from fpga_flow.models.provenance import write_provenance
+        from fpga_flow.models.train import TerminateCleanly, TrainConfig, fit
 
         s = spec(model)
         task = s.task
@@ -68,8 +76,14 @@ def register(app: typer.Typer) -> None:
         cfg.update(_parse_kv(set_))
         torch.manual_seed(seed)
         net = build(model, **cfg)
-        res = fit(net, loaders, task, TrainConfig(epochs=epochs, lr=lr, seed=seed, device=device),
-                  checkpoint=out, name=model, model_cfg=cfg)
+        t0 = time.perf_counter()
+        with TerminateCleanly():  # SIGTERM: the partial checkpoint stays marked, `out` is untouched
+            res = fit(net, loaders, task, TrainConfig(epochs=epochs, lr=lr, seed=seed, device=device),
+                      checkpoint=out, name=model, model_cfg=cfg)
+        write_provenance(out, commands=None, seeds={"train": seed},
+                         data=_data_record(data, loaders), seconds={"train": time.perf_counter() - t0},
+                         metrics={"after": res.best}, extra={"stage": "train", "config": cfg,
+                                                             "epochs": epochs, "lr": lr, "batch_size": batch_size})
         Console().print(f"{model}: best epoch {res.best.get('epoch')}: "
                         + ", ".join(f"{k} {v:.4f}" for k, v in res.best.items() if k != "epoch")
                         + f" -> {out}", highlight=False)

@@ -55,7 +55,7 @@ def resolve_float_model(model_arg: str, in_size: int | None = None) -> FloatSour
         else:
             config = {"in_size": in_size} if in_size else {}
             model = build(name, **config)
-            if s.base is not None:  # freeze the nominal pruned plan so the checkpoint rebuilds it
+            if s.pruned:  # freeze the nominal pruned plan so the checkpoint rebuilds it
                 config["channels"] = hidden_widths(model)
             trained = False
             source = f"zoo model {name} with untrained weights (no checkpoint at {ckpt})"
