@@ -69,7 +69,10 @@ def register(app: typer.Typer) -> None:
 
             if task == "digits":
                 raise FlowError(f"model {model} trains on `--data digits`")
+            from fpga_flow.models.train import check_splits
+
             loaders = get_loaders(data, task, image_size=in_size, batch_size=batch_size, seed=seed)
+            check_splits(loaders)
             cfg = {"in_size": in_size, "width": width}
             if task == "cls":
                 cfg["num_classes"] = len(loaders["train"].dataset.classes)

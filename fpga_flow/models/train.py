@@ -129,6 +129,17 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     raise FlowError(f"unknown optimizer {cfg.optimizer!r} (adam, sgd)")
 
 
+def check_splits(loaders: dict[str, Iterable], need: tuple[str, ...] = ("train", "val", "test")) -> None:
+    """One error naming the dataset when a split the run needs is empty (a set too small for its split)."""
+    sizes = {k: len(getattr(v, "dataset", ())) for k, v in loaders.items() if v is not None}
+    empty = [k for k in need if not sizes.get(k)]
+    if empty:
+        index = getattr(getattr(loaders.get("train"), "dataset", None), "index", None)
+        root = getattr(index, "root", "the dataset")
+        raise FlowError(f"{root}: {sum(sizes.values())} images are too few for the train/val/test split "
+                        f"({', '.join(f'{k} {n}' for k, n in sizes.items())}): {', '.join(empty)} would be empty")
+
+
 def partial_path(checkpoint: str | Path) -> Path:
     """Where a run in progress keeps its latest epoch (``<name>.partial.pt``), never over the checkpoint itself."""
     p = Path(checkpoint)

@@ -68,6 +68,9 @@ def register(app: typer.Typer) -> None:
             out = default_checkpoint(model)
         task = spec(base).task
         loaders = get_loaders(data, task, image_size=net.input_shape[-1], batch_size=batch_size, seed=seed)
+        from fpga_flow.models.train import check_splits
+
+        check_splits(loaders, ("train", "val"))
         cfg = PruneConfig(method=method, granularity=granularity, epochs=epochs, lam=lam, lr=lr, loss_bound=bound,
                           multiple_of=multiple_of, target=target, seed=seed, patience=patience,
                           stall=stall, schedule=schedule, recover=recover)
