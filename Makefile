@@ -8,7 +8,7 @@ MODEL ?= vgg16-pruned
 BOARD ?= Pynq-Z2
 JOBS ?= 2
 
-.PHONY: setup test test-slow demo bitstream report clean hwtools
+.PHONY: setup test test-slow demo bitstream store report clean hwtools
 
 setup: $(STAMP)
 
@@ -41,6 +41,10 @@ demo: $(STAMP)
 
 bitstream: $(STAMP)
 	$(BIN)/fpga-flow bitstream --model $(MODEL) --board $(BOARD)
+
+# the row's checkpoint of the last `make bitstream MODEL=... BOARD=...` into the store (build/checkpoints)
+store: $(STAMP)
+	$(BIN)/fpga-flow store --model $(MODEL) --board $(BOARD)
 
 report: $(STAMP)
 	$(BIN)/fpga-flow report

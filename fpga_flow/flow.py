@@ -390,6 +390,7 @@ def st_prune(f: Flow) -> None:
     from fpga_flow.runtime.backends.cpu import export_onnx
 
     c = f.cfg
+    t0 = time.perf_counter()
     model, meta = load_checkpoint(f.path("checkpoints/float.pt"))
     config, metrics = dict(meta["config"]), {}
     if f.path("checkpoints/store.json").exists():
@@ -400,8 +401,32 @@ def st_prune(f: Flow) -> None:
         if model.input_shape[-1] != c.image_size:
             model, config, metrics = _fine_tune_at_size(f, model, config, metrics)
     save_checkpoint(f.path("checkpoints/pruned.pt"), model, c.base, config, metrics)
+    _write_provenance(f, t0)
     shutil.copy2(f.path("checkpoints/pruned.pt"), f.path("model.pt"))  # the float model the CPU rows run
     export_onnx(model, f.path("model.onnx"), (1, 3, c.image_size, c.image_size))
+
+
+def _write_provenance(f: Flow, t0: float) -> None:
+    """``checkpoints/pruned.provenance.json``: the row's float checkpoint at the design size and how it was
+    made (``fpga-flow store`` puts both into the checkpoint store)."""
+    from dataclasses import asdict as _asdict
+
+    from fpga_flow import stage_accuracy
+    from fpga_flow.models.provenance import command_line, write_provenance
+
+    c = f.cfg
+    state = read_json(f.path("flow.json")) or {}
+    stored = read_json(f.path("checkpoints/store.json"))
+    seconds = {k: v.get("seconds", 0) for k, v in state.get("stages", {}).items() if k in ("data", "train")}
+    write_provenance(
+        f.path("checkpoints/pruned.pt"), row=c.row_name,
+        commands=[command_line()], seeds={"flow": c.seed},
+        data={"root": str(c.data_root), "synthetic": c.data is None, "n_images": c.n_images if c.data is None else None},
+        seconds=seconds | {"prune": time.perf_counter() - t0},
+        metrics={"stages": stage_accuracy.read(c.bdir).get("stages", [])},
+        extra={"bits": _asdict(c.row.bits), "flow_config": {k: str(v) if isinstance(v, Path) else v
+                                                              for k, v in asdict(c).items()}},
+        previous=stored)
 
 
 def st_quantize(f: Flow) -> None:

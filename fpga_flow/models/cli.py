@@ -90,3 +90,22 @@ def register(app: typer.Typer) -> None:
         Console().print(f"{model}: best epoch {res.best.get('epoch')}: "
                         + ", ".join(f"{k} {v:.4f}" for k, v in res.best.items() if k != "epoch")
                         + f" -> {out}", highlight=False)
+
+    @app.command("store", help="put a flow's row checkpoint (build/<row>-<board>/checkpoints/pruned.pt, trained at "
+                               "the design size) and its provenance into the checkpoint store")
+    def _store(
+        model: str = typer.Option(..., "--model", help="Table 4 row: vgg16, vgg16-quantized, vgg16-ha, vgg16-hcr, "
+                                                       "segnet, segnet-pruned"),
+        board: str = typer.Option("Pynq-Z2", "--board", help="the board of the build folder the row was made in"),
+        build_root: Path = typer.Option(Path("build"), "--build-root"),
+        committed: bool = typer.Option(False, "--committed", help="into fpga_flow/models/checkpoints (small rows, "
+                                       "committed to git) instead of $FPGA_FLOW_CHECKPOINTS (build/checkpoints)"),
+        force: bool = typer.Option(False, "--force", help="replace a stored checkpoint of this row"),
+    ) -> None:
+        from rich.console import Console
+
+        from fpga_flow.models.store import publish
+
+        dest = publish(model, build_root / f"{model}-{board}" / "checkpoints" / "pruned.pt",
+                       committed=committed, force=force)
+        Console().print(f"{model}: stored {dest} (+ provenance)", highlight=False)

@@ -67,3 +67,26 @@ def load_row(name: str, path: str | Path | None = None) -> tuple[nn.Module, dict
     model, meta = load_checkpoint(path)
     check_row(name, path, meta, record)
     return model, meta, record or {}
+
+
+def publish(name: str, source: str | Path, *, committed: bool = False, force: bool = False) -> Path:
+    """Copy ``source`` and its provenance into the store as row ``name``'s checkpoint, after every check
+    ``load_row`` makes; an existing stored checkpoint is replaced only with ``force``."""
+    import shutil
+
+    from fpga_flow.models.provenance import provenance_path
+
+    source = Path(source)
+    if not source.is_file():
+        raise FlowError(f"{source}: checkpoint not found (run `fpga-flow bitstream --model {name}` first)")
+    load_row(name, source)
+    dest_dir = COMMITTED if committed else checkpoint_dir()
+    dest = dest_dir / f"{canonical(name)}.pt"
+    if dest.exists() and not force:
+        raise FlowError(f"{dest}: a stored checkpoint of row {canonical(name)} exists (pass --force to replace it)")
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    for src, dst in ((source, dest), (provenance_path(source), provenance_path(dest))):
+        tmp = dst.with_name(f".{dst.name}.tmp")
+        shutil.copy2(src, tmp)
+        tmp.replace(dst)
+    return dest

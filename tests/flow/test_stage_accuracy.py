@@ -43,3 +43,47 @@ def test_flow_rows_resolve_bits_and_architecture() -> None:
         FlowConfig(model="lenet5").task
     with pytest.raises(FlowError, match="unknown model 'vgg11'; Table 4 rows: vgg16"):
         FlowConfig(model="vgg11").task
+
+
+def test_stored_row_checkpoint_replaces_training_and_pruning(tmp_path, monkeypatch) -> None:
+    """A row in the store (provenance checked) is used as it is: no training, no SeReNe; `fpga-flow store`
+    refuses to overwrite a stored row without --force, and a tampered checkpoint fails on its hash."""
+    from dataclasses import asdict
+
+    from fpga_flow.data import synth
+    from fpga_flow.flow import Flow, st_prune, st_train
+    from fpga_flow.models import build, hidden_widths, save_checkpoint
+    from fpga_flow.models.provenance import write_provenance
+    from fpga_flow.models.registry import spec
+    from fpga_flow.models.store import publish
+
+    store = tmp_path / "store"
+    monkeypatch.setenv("FPGA_FLOW_CHECKPOINTS", str(store))
+    cfg = {"in_size": 32, "width": 1 / 16, "num_classes": 9, "bn": False,
+           "channels": [2, 2, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8]}
+    made = save_checkpoint(tmp_path / "made" / "pruned.pt", build("vgg16", **cfg), "vgg16", cfg,
+                           {"balanced_accuracy": 0.4})
+    write_provenance(made, row="vgg16-hcr", commands=["fpga-flow bitstream --model vgg16-hcr"],
+                     extra={"bits": asdict(spec("vgg16-hcr").bits)})
+    dest = publish("vgg16-pruned", made)
+    assert dest == store / "vgg16-hcr.pt" and (store / "vgg16-hcr.provenance.json").is_file()
+    with pytest.raises(FlowError, match=r"vgg16-hcr\.pt: a stored checkpoint of row vgg16-hcr exists"):
+        publish("vgg16-hcr", made)
+
+    c = FlowConfig(model="vgg16-pruned", build_root=tmp_path / "b", image_size=32, n_images=40)
+    synth.generate(c.data_root, "cls", n=40, seed=0, size=32)
+    f = Flow(c)
+    st_train(f)
+    st_prune(f)
+    assert (f.path("checkpoints/float.pt").read_bytes() == dest.read_bytes())
+    assert not f.path("prune_report.json").exists()  # no SeReNe ran
+    from fpga_flow.models import load_checkpoint
+
+    assert hidden_widths(load_checkpoint(f.path("checkpoints/pruned.pt"))[0]) == cfg["channels"]
+    record = json.loads(f.path("checkpoints/pruned.provenance.json").read_text())
+    assert record["row"] == "vgg16-hcr" and record["parent"]["commands"] == ["fpga-flow bitstream --model vgg16-hcr"]
+
+    data = dest.read_bytes()
+    dest.write_bytes(data[:-64] + bytes([data[-64] ^ 1]) + data[-63:])  # tampered
+    with pytest.raises(FlowError, match=r"vgg16-hcr\.provenance\.json: records sha256"):
+        st_train(Flow(FlowConfig(model="vgg16-hcr", build_root=tmp_path / "c", image_size=32, n_images=40)))
