@@ -23,19 +23,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--stages", nargs="+", default=["data", "train", "prune", "quantize"])
     ap.add_argument("--build-root", type=Path, default=Path("build/stage-acc"))
-    ap.add_argument("--set", nargs="*", default=[], help="FlowConfig overrides key=value")
     a = ap.parse_args()
 
     from fpga_flow.flow import DEMO, STAGES, Flow, FlowConfig
     from fpga_flow.runtime.buildinfo import read_json
 
-    overrides = {}
-    for kv in a.set:
-        k, v = kv.split("=", 1)
-        overrides[k] = type(getattr(FlowConfig, k, "") or 0.0)(v) if k not in ("prune_lam",) else float(v)
     for seed in a.seeds:
         cfg = FlowConfig(model=a.model, build_root=a.build_root / f"s{seed}", seed=seed,
-                         **(DEMO[a.model] | overrides))
+                         **DEMO[a.model])
         t0 = time.perf_counter()
         f = Flow(cfg)
         f.run([s for s in STAGES if s.name in a.stages])
