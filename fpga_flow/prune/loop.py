@@ -75,6 +75,8 @@ class PruneConfig:
                                     # last epochs fine-tune the shrunk model back above the bound and prune what stayed small
     loss_bound: float = 1.0         # allowed drop of the val metric, in points
     loss: str = "auto"              # fine-tuning loss: auto (seg: ce+jaccard, else ce) | ce | ce+jaccard
+    refine: bool = True             # channel granularity: spend what the final model has above the floor on
+                                    # further groups of `multiple_of` channels, one layer at a time
     bisect_iters: int = 8
     sens_every: int = 5
     sens_samples: int = 64
@@ -182,6 +184,28 @@ class Pruner:
         best.apply(self.model)
         return best, lo
 
+    def refine(self, masks: Masks, floor: float) -> Masks:
+        """Greedy passes over the layers: drop the weakest ``multiple_of`` alive channels of one layer while the
+        score stays >= ``floor``. The global threshold of :meth:`prune_step` removes channels from every layer
+        at once, and with kept counts rounded to multiples a layer of 16 can only lose 8 at a time, so a model
+        that recovered above the bound keeps spare points no global step can use."""
+        group = max(1, self.cfg.multiple_of)
+        changed = True
+        while changed:
+            changed = False
+            norms = channel_norms(self.model)[:-1]
+            for i, (n, alive) in enumerate(zip(norms, masks.channel)):
+                if int(alive.sum()) - group < group:
+                    continue
+                weakest = torch.argsort(torch.where(alive, n, torch.full_like(n, float("inf"))))[:group]
+                cand = masks.clone()
+                cand.channel[i][weakest] = False
+                if self._score_with(cand) >= floor:
+                    masks = cand
+                    masks.apply(self.model)
+                    changed = True
+        return masks
+
     def run(self) -> PruneResult:
         cfg = self.cfg
         set_seed(cfg.seed)
@@ -244,6 +268,9 @@ class Pruner:
                     break
         model.load_state_dict(best_state)
         best_masks.apply(model)
+        if cfg.refine and cfg.granularity == "channel":
+            best_masks = self.refine(best_masks, floor)
+            best_frac = _pruned_fraction(best_masks, cfg.granularity)
         final = self.score()
         bound_met = final >= floor
         target_met = None if cfg.target is None else best_frac >= cfg.target
