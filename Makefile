@@ -8,7 +8,7 @@ MODEL ?= vgg16-pruned
 BOARD ?= Pynq-Z2
 JOBS ?= 2
 
-.PHONY: setup test test-slow demo bitstream report table4 clean hwtools
+.PHONY: setup test test-slow demo bitstream store report table4 clean hwtools
 
 setup: $(STAMP)
 
@@ -43,6 +43,10 @@ demo: $(STAMP)
 # exit 0 when everything but the bitstream is built (no vivado here); REQUIRE_BITSTREAM=1 makes that exit 3
 bitstream: $(STAMP)
 	$(BIN)/fpga-flow bitstream --model $(MODEL) --board $(BOARD) $(if $(REQUIRE_BITSTREAM),--require-bitstream)
+
+# the row's checkpoint of the last `make bitstream MODEL=... BOARD=...` into the store (build/checkpoints)
+store: $(STAMP)
+	$(BIN)/fpga-flow store --model $(MODEL) --board $(BOARD)
 
 report: $(STAMP)
 	$(BIN)/fpga-flow report

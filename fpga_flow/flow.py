@@ -23,7 +23,16 @@ from fpga_flow.errors import BitstreamSkipped, FlowError, NotBuiltYet
 from fpga_flow.runtime.buildinfo import read_json, write_json
 
 console = Console(soft_wrap=True)  # long paths and summaries stay on one line (logs, tests)
-TASK = {"vgg16": "cls", "vgg16-pruned": "cls", "segnet": "seg", "segnet-pruned": "seg"}
+
+
+def row_tasks() -> dict[str, str]:
+    """The task of every name the flow builds: the Table 4 rows and their aliases (from the zoo registry)."""
+    from fpga_flow.models.registry import ALIASES, rows, spec
+
+    return {n: spec(n).task for n in [*rows(), *ALIASES]}
+
+
+TASK = row_tasks()
 
 
 @dataclass
@@ -33,15 +42,23 @@ class FlowConfig:
     build_root: Path = Path("build")
     data: Path | None = None  # an ISIC root; None -> the synthetic set
     n_images: int = 240  # synthetic set size
-    image_size: int = 64  # model input (square)
-    width: float = 0.25  # width multiplier of the base model
+    image_size: int = 224  # the design's input (square): fine-tuning, QAT, test metrics and hardware run at it
+    train_size: int | None = 32  # float training and SeReNe run at this input (affordable on a CPU), then the
+                                 # physically smaller network is fine-tuned at image_size; None: image_size
+    finetune_epochs: int = 2  # epochs at image_size after training/pruning at train_size
+    width: float = 1.0  # width multiplier of the base model
     epochs: int = 4
     prune_epochs: int = 20  # SeReNe epochs: a pruning step after each, lr and lambda cosine-annealed to 0
     prune_lam: float | None = 0.15  # SeReNe lambda (the recipe's 0.05 is for 45-epoch runs); None: the recipe's
     prune_lr: float = 3e-3
-    qat_epochs: int = 1
-    wbits: int = 4
-    abits: int = 4
+    # QAT that holds the pruned float model's accuracy at W4A4 (demo vgg16-pruned, test balanced accuracy: float
+    # 92.5 %; per-tensor weight scales, 1 epoch at 1e-4: 63.3 %; 3 epochs at 1e-3: 79.2 %; per-channel: 3 epochs
+    # 88.3 %, 10 epochs 95.0 %): per-output-channel weight scales (pruned+BN-fused layers have channels of
+    # very different ranges), Adam 1e-3, 10 epochs, the calibrated model kept when no epoch beats it
+    qat_epochs: int = 10
+    qat_lr: float = 1e-3
+    wbits: int | None = None  # None: the row's bit widths (fpga_flow.models.registry)
+    abits: int | None = None
     target_fps: float | None = None
     checkpoint: Path | None = None  # a trained float base-model checkpoint to reuse instead of training
     prune_loss_bound: float | None = None  # allowed val-metric drop in points; None: the model's pruning recipe
@@ -63,14 +80,41 @@ class FlowConfig:
                 + f"; folder {self.bdir}")
 
     @property
+    def row(self):
+        """The model's Table 4 row (fpga_flow.models.registry.ModelSpec); unknown names list the rows."""
+        from fpga_flow.models.registry import canonical, rows, spec
+
+        s = spec(self.model)
+        if s.bits is None:
+            raise FlowError(f"{self.model} is not a Table 4 row; the flow builds: {', '.join(rows())} "
+                            f"(and vgg16-pruned = {canonical('vgg16-pruned')})")
+        return s
+
+    @property
     def task(self) -> str:
-        if self.model not in TASK:
-            raise FlowError(f"unknown model {self.model!r} for the flow; choose one of {', '.join(TASK)}")
-        return TASK[self.model]
+        return self.row.task
+
+    @property
+    def row_name(self) -> str:
+        from fpga_flow.models.registry import canonical
+
+        return canonical(self.model)
 
     @property
     def base(self) -> str:
-        return self.model.removesuffix("-pruned")
+        return self.row.arch
+
+    @property
+    def low_size(self) -> int:
+        """Input size of float training and pruning."""
+        return self.train_size or self.image_size
+
+    def quant_spec(self):
+        from fpga_flow.quant import QuantSpec
+
+        b = self.row.bits
+        return QuantSpec(wbits=self.wbits or b.wbits, abits=self.abits or b.abits, first_wbits=b.first_wbits,
+                         last_wbits=b.last_wbits, weight_scaling="channel")
 
     @property
     def bdir(self) -> Path:
@@ -101,11 +145,14 @@ class Flow:
     def path(self, rel: str) -> Path:
         return self.cfg.bdir / rel
 
-    def loaders(self, batch_size: int = 16):
+    def loaders(self, batch_size: int = 16, size: int | None = None):
         from fpga_flow.data import get_loaders
+        from fpga_flow.models.train import check_splits
 
-        return get_loaders(self.cfg.data_root, self.cfg.task, image_size=self.cfg.image_size,
-                           batch_size=batch_size, seed=self.cfg.seed)
+        loaders = get_loaders(self.cfg.data_root, self.cfg.task, image_size=size or self.cfg.image_size,
+                              batch_size=batch_size, seed=self.cfg.seed)
+        check_splits(loaders)
+        return loaders
 
     def note(self, text: str) -> None:
         console.print(f"      {text}", highlight=False)
@@ -167,9 +214,9 @@ class Flow:
 # which settings each stage's outputs depend on (a change re-runs that stage and everything after it)
 CONFIG_STAGE = (
     ("data", ("data", "n_images", "image_size", "seed")),
-    ("train", ("width", "epochs", "checkpoint")),
-    ("prune", ("prune_epochs", "prune_loss_bound", "prune_lam", "prune_lr")),
-    ("quantize", ("wbits", "abits", "qat_epochs")),
+    ("train", ("width", "epochs", "checkpoint", "train_size")),
+    ("prune", ("prune_epochs", "prune_loss_bound", "prune_lam", "prune_lr", "finetune_epochs")),
+    ("quantize", ("wbits", "abits", "qat_epochs", "qat_lr")),
     ("build", ("target_fps",)),
     ("rtlsim", ("n_test",)),
     ("bench", ("bench_repeats",)),
@@ -210,25 +257,75 @@ def st_data(f: Flow) -> None:
     f.note(f"synthetic {c.task} set: {c.n_images} images in {c.data_root}")
 
 
-def _model_cfg(c: FlowConfig, loaders) -> dict:
-    cfg = {"in_size": c.image_size, "width": c.width}
+def _model_cfg(c: FlowConfig, loaders, size: int) -> dict:
+    cfg = {"in_size": size, "width": c.width}
     if c.task == "cls":
         cfg["num_classes"] = len(loaders["train"].dataset.index.classes)  # the layout's classes (ISIC 2019: 9)
     return cfg
 
 
-def _checked_checkpoint(c: FlowConfig) -> dict:
-    """The metadata of ``c.checkpoint`` once it is known to hold the base model at the flow's input size."""
+def _checked_checkpoint(c: FlowConfig):
+    """``(model, meta)`` of ``c.checkpoint`` once it is known to hold the base model at the flow's input
+    size (or the low training size of a 224x224 run)."""
     from fpga_flow.models import load_checkpoint
 
     model, meta = load_checkpoint(c.checkpoint)
     if meta["name"] != c.base:
         raise FlowError(f"{c.checkpoint}: a {meta['name']} checkpoint, the flow for {c.model} needs {c.base}")
     shape = getattr(model, "input_shape", (3, c.image_size, c.image_size))
-    if tuple(shape[1:]) != (c.image_size, c.image_size):
+    if tuple(shape[1:]) not in ((c.image_size, c.image_size), (c.low_size, c.low_size)):
         raise FlowError(f"{c.checkpoint}: input {tuple(shape[1:])}, the flow runs at {c.image_size}x{c.image_size} "
                         f"(pass --image-size {shape[-1]})")
-    return meta
+    return model, meta
+
+
+def _score(f: Flow, stage: str, model, loaders, split: str = "test", bound: float | None = None) -> dict:
+    """Evaluate ``model`` on ``split`` and add it to the stage-accuracy ledger."""
+    from fpga_flow.models.train import evaluate
+
+    m = evaluate(model, loaders[split], f.cfg.task)
+    size = int(getattr(model, "input_shape", (0, f.cfg.image_size))[-1])
+    _record(f, stage, m, split, len(loaders[split].dataset), size, bound)
+    return m
+
+
+def _record_float(f: Flow, model, metrics: dict, images: int | None = None) -> None:
+    """The float model's test score as its training run recorded it (``test_<metric>``), else evaluated."""
+    size = int(getattr(model, "input_shape", (0, f.cfg.image_size))[-1])
+    test = {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")}
+    from fpga_flow.models.train import main_metric
+
+    if main_metric(f.cfg.task) not in test:
+        _score(f, "float", model, f.loaders(size=size))
+        return
+    _record(f, "float", test, "test", images if images is not None else -1, size, None)
+
+
+def _record(f: Flow, stage: str, metrics: dict, split: str, images: int, size: int, bound: float | None) -> None:
+    """One stage's score in ``stage_accuracy.json``; a stage that loses more than ``bound`` points is a warning."""
+    from fpga_flow import stage_accuracy
+    from fpga_flow.models.train import main_metric
+
+    metric = main_metric(f.cfg.task)
+    warn = stage_accuracy.record(f.cfg.bdir, f.cfg.row_name, stage_accuracy.StageScore(
+        stage, metric, float(metrics[metric]), split, images, size, bound))
+    if warn:
+        console.print(f"      WARNING: {warn}", style="bold yellow", highlight=False)
+
+
+def _stored_row(f: Flow):
+    """The store's checkpoint of this row when the flow runs on the synthetic set at its input size, else None."""
+    from fpga_flow.models.store import load_row, row_checkpoint
+
+    c = f.cfg
+    path = row_checkpoint(c.model) if c.checkpoint is None and c.data is None else None
+    if path is None:
+        return None
+    model, meta, record = load_row(c.model, path)
+    if getattr(model, "input_shape", (0, 0))[-1] != c.image_size:
+        f.note(f"stored checkpoint {path} is for input {model.input_shape[-1]}, not {c.image_size}: not used")
+        return None
+    return path, model, meta, record
 
 
 def st_train(f: Flow) -> None:
@@ -236,38 +333,48 @@ def st_train(f: Flow) -> None:
     from fpga_flow.models.train import TrainConfig, fit
 
     c = f.cfg
+    f.path("checkpoints").mkdir(parents=True, exist_ok=True)
+    f.path("checkpoints/store.json").unlink(missing_ok=True)
+    stored = _stored_row(f)
+    if stored is not None:  # the row's trained (and, for pruned rows, pruned + fine-tuned) checkpoint
+        path, model, meta, record = stored
+        shutil.copy2(path, f.path("checkpoints/float.pt"))
+        write_json(f.path("checkpoints/store.json"), record | {"path": str(path)})
+        f.note(f"stored checkpoint {path} (sha256 {record['sha256'][:12]}, made by: {record['commands'][-1]})")
+        _score(f, "float", model, f.loaders())
+        return
     if c.checkpoint is not None:  # reuse a trained float model instead of training
-        meta = _checked_checkpoint(c)
-        f.path("checkpoints").mkdir(parents=True, exist_ok=True)
+        model, meta = _checked_checkpoint(c)
         shutil.copy2(c.checkpoint, f.path("checkpoints/float.pt"))
         f.note(f"reusing {c.checkpoint} (metrics: {meta.get('metrics', {})})")
+        _record_float(f, model, meta.get("metrics", {}))
         return
-    loaders = f.loaders()
-    cfg = _model_cfg(c, loaders)
+    loaders = f.loaders(size=c.low_size)
+    cfg = _model_cfg(c, loaders, c.low_size)
     res = fit(build(c.base, **cfg), loaders, c.task, TrainConfig(epochs=c.epochs, seed=c.seed, progress=True),
               checkpoint=f.path("checkpoints/float.pt"), name=c.base, model_cfg=cfg)
-    f.note(f"float {c.base}: " + ", ".join(f"{k} {v:.3f}" for k, v in res.best.items() if k.startswith("test_")))
+    f.note(f"float {c.base} at {c.low_size}x{c.low_size}: "
+           + ", ".join(f"{k} {v:.3f}" for k, v in res.best.items() if k.startswith("test_")))
+    _record_float(f, res.model, res.best, len(loaders["test"].dataset))
 
 
 PRUNE_BATCH = 32
 
 
-def st_prune(f: Flow) -> None:
+def _serene(f: Flow, model, meta):
+    """SeReNe + simplify at the model's own input size; returns (model, config, test metrics)."""
     import torch
 
-    from fpga_flow.models import load_checkpoint, save_checkpoint, spec
-    from fpga_flow.models.train import evaluate, main_metric
+    from fpga_flow.models.train import main_metric
     from fpga_flow.prune.loop import PruneConfig
     from fpga_flow.prune.pipeline import prune_zoo_model
-    from fpga_flow.runtime.backends.cpu import export_onnx
 
     c = f.cfg
-    model, meta = load_checkpoint(f.path("checkpoints/float.pt"))
     # the batch of `fpga-flow prune`: SeReNe shrinks the weights once per step, so lambda's strength per
     # epoch follows the batch size; at 16 the demo's lambda 0.2 pruned 0 % of a float vgg16 that reached
     # 95.8 % (50 % at 32; 74 % instead of 71 % on an 81.7 % one)
-    loaders = f.loaders(batch_size=PRUNE_BATCH)
-    recipe = spec(c.model).recipe
+    loaders = f.loaders(batch_size=PRUNE_BATCH, size=model.input_shape[-1])
+    recipe = c.row.recipe
     bound = c.prune_loss_bound if c.prune_loss_bound is not None else recipe.loss_bound
     lam = c.prune_lam if c.prune_lam is not None else recipe.lam
     # a short run never sees a validation-loss plateau: prune after every epoch, anneal lr and lambda
@@ -289,23 +396,89 @@ def st_prune(f: Flow) -> None:
            f"(hardware-friendly multiples of {recipe.multiple_of})")
     (f.path("prune_report.md")).write_text(p.report.layers_markdown() + "\n")
     write_json(f.path("prune_report.json"), p.report.to_dict())
-    metrics = {"pruned_fraction": p.result.pruned_fraction, **evaluate(p.model, loaders["test"], c.task)}
-    before = meta.get("metrics", {}).get(f"test_{metric}")
+    metrics = {"pruned_fraction": p.result.pruned_fraction} | _score(f, "pruned", p.model, loaders, bound=bound)
     f.note(f"val {metric} {p.report.metric_before:.2f} -> {p.report.metric_after:.2f} (simplified model); test "
-           + (f"{100 * before:.2f} -> " if isinstance(before, (int, float)) else "")
-           + f"{100 * metrics[metric]:.2f} ({len(loaders['test'].dataset)} test images)")
-    save_checkpoint(f.path("checkpoints/pruned.pt"), p.model, c.base, p.config, metrics)
+           f"{100 * metrics[metric]:.2f} ({len(loaders['test'].dataset)} test images)")
+    return p.model, p.config, metrics
+
+
+def _fine_tune_at_size(f: Flow, model, config: dict, metrics: dict):
+    """The (pruned) network at the design's input size, fine-tuned there (never worse on validation than
+    the weights it starts from)."""
+    from fpga_flow.models.resize import at_input_size
+    from fpga_flow.models.train import TrainConfig, fit
+
+    c = f.cfg
+    model, config = at_input_size(model, c.base, config, c.image_size)
+    loaders = f.loaders()
+    if c.finetune_epochs:
+        res = fit(model, loaders, c.task, TrainConfig(epochs=c.finetune_epochs, lr=1e-4, seed=c.seed,
+                                                      keep_initial=True))
+        model = res.model.cpu().eval()
+        f.note(f"fine-tuned at {c.image_size}x{c.image_size}: {c.finetune_epochs} epochs, best epoch "
+               f"{res.best['epoch']} (0 = as pruned)")
+    metrics = {k: v for k, v in metrics.items() if k == "pruned_fraction"}
+    return model, config, metrics | _score(f, "fine-tuned", model, loaders, bound=c.row.stage_bound)
+
+
+def st_prune(f: Flow) -> None:
+    """Pruned rows: SeReNe + simplify (at train_size); every row: fine-tuning at the design's input size
+    when it differs. A stored row checkpoint is already both."""
+    from fpga_flow.models import load_checkpoint, save_checkpoint
+    from fpga_flow.runtime.backends.cpu import export_onnx
+
+    c = f.cfg
+    t0 = time.perf_counter()
+    model, meta = load_checkpoint(f.path("checkpoints/float.pt"))
+    config, metrics = dict(meta["config"]), {}
+    if f.path("checkpoints/store.json").exists():
+        f.note("stored row checkpoint: already pruned and fine-tuned at the design size")
+    else:
+        if c.row.pruned:
+            model, config, metrics = _serene(f, model, meta)
+        if model.input_shape[-1] != c.image_size:
+            model, config, metrics = _fine_tune_at_size(f, model, config, metrics)
+    save_checkpoint(f.path("checkpoints/pruned.pt"), model, c.base, config, metrics)
+    _write_provenance(f, t0)
     shutil.copy2(f.path("checkpoints/pruned.pt"), f.path("model.pt"))  # the float model the CPU rows run
-    export_onnx(p.model, f.path("model.onnx"), (1, 3, c.image_size, c.image_size))
+    export_onnx(model, f.path("model.onnx"), (1, 3, c.image_size, c.image_size))
+
+
+def _write_provenance(f: Flow, t0: float) -> None:
+    """``checkpoints/pruned.provenance.json``: the row's float checkpoint at the design size and how it was
+    made (``fpga-flow store`` puts both into the checkpoint store)."""
+    from dataclasses import asdict as _asdict
+
+    from fpga_flow import stage_accuracy
+    from fpga_flow.models.provenance import command_line, write_provenance
+
+    c = f.cfg
+    state = read_json(f.path("flow.json")) or {}
+    stored = read_json(f.path("checkpoints/store.json"))
+    seconds = {k: v.get("seconds", 0) for k, v in state.get("stages", {}).items() if k in ("data", "train")}
+    write_provenance(
+        f.path("checkpoints/pruned.pt"), row=c.row_name,
+        commands=[command_line()], seeds={"flow": c.seed},
+        data={"root": str(c.data_root), "synthetic": c.data is None, "n_images": c.n_images if c.data is None else None},
+        seconds=seconds | {"prune": time.perf_counter() - t0},
+        metrics={"stages": stage_accuracy.read(c.bdir).get("stages", [])},
+        extra={"bits": _asdict(c.row.bits), "flow_config": {k: str(v) if isinstance(v, Path) else v
+                                                              for k, v in asdict(c).items()}},
+        previous=stored)
 
 
 def st_quantize(f: Flow) -> None:
-    from fpga_flow.quant import QuantSpec, quantize_flow
+    from fpga_flow.quant import quantize_flow
 
     c = f.cfg
-    res = quantize_flow(str(f.path("checkpoints/pruned.pt")), QuantSpec(wbits=c.wbits, abits=c.abits),
-                        f.path("quant"), data=str(c.data_root), epochs=c.qat_epochs, seed=c.seed, log=f.note)
+    res = quantize_flow(str(f.path("checkpoints/pruned.pt")), c.quant_spec(),
+                        f.path("quant"), data=str(c.data_root), epochs=c.qat_epochs, lr=c.qat_lr, seed=c.seed,
+                        log=f.note)
     shutil.copy2(res.qonnx, f.path("model.qonnx.onnx"))
+    last = [v for k, v in res.metrics.items() if k != "float"]
+    if last:  # the quantize step's own test-split figures (its last row: QAT, else calibrated)
+        test = f.loaders()["test"]
+        _record(f, "quantized", last[-1], "test", len(test.dataset), c.image_size, c.row.stage_bound)
 
 
 def st_build(f: Flow) -> None:
@@ -487,6 +660,11 @@ def st_metrics(f: Flow) -> None:
     which = (f"all {len(y)} test images" if n_split == len(y)
              else f"first {len(y)} of {n_split} test images" if n_split else f"first {len(y)} test images")
     out["hardware"] = {k: float(v) for k, v in hw.items()} | {"note": f"rtlsim, {which}", "images": int(len(y))}
+    from fpga_flow import stage_accuracy
+
+    ledger = stage_accuracy.read(f.cfg.bdir)
+    if ledger.get("warnings"):
+        out["warnings"] = list(ledger["warnings"])
     write_json(f.path("metrics.json"), out)
     f.note(f"hardware (rtlsim) {', '.join(f'{k} {100 * v:.2f} %' for k, v in hw.items())} on {which}")
 
@@ -549,9 +727,9 @@ DEMO_SKIPS = ("synth", "vivado")
 DEMO = {
     # vgg16: lr 1e-3 / lambda 0.2 (recover 0.3, batch PRUNE_BATCH) pruned 59-74 % within the bound on one thread,
     # depending on the float model (3e-3 / 0.15: 0 %, the model never climbed back within 1 point of its float score)
-    "vgg16-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=None,
+    "vgg16-pruned": dict(n_images=800, image_size=32, train_size=None, width=0.125, epochs=10, prune_epochs=20, qat_epochs=10, n_test=None,
                          bench_repeats=30, prune_loss_bound=1.0, prune_lam=0.2, prune_lr=1e-3),
-    "segnet-pruned": dict(n_images=800, image_size=32, width=0.125, epochs=10, prune_epochs=20, qat_epochs=1, n_test=None,
+    "segnet-pruned": dict(n_images=800, image_size=32, train_size=None, width=0.125, epochs=10, prune_epochs=20, qat_epochs=10, n_test=None,
                           bench_repeats=30, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
 }
 

@@ -11,7 +11,7 @@ from fpga_flow.cli_options import FlowCommand, board_name, choice, existing_dir,
 from fpga_flow.flow import TASK, console
 
 # FlowConfig field -> its option (the reuse note names the options that change a setting)
-OPTION_OF = {"data": "--data", "image_size": "--image-size", "width": "--width", "epochs": "--epochs",
+OPTION_OF = {"data": "--data", "image_size": "--image-size", "train_size": "--train-size", "width": "--width", "epochs": "--epochs",
              "prune_epochs": "--prune-epochs", "qat_epochs": "--qat-epochs", "wbits": "--wbits", "abits": "--abits",
              "target_fps": "--target-fps", "n_images": "--n-images", "checkpoint": "--checkpoint", "n_test": "--n-test"}
 
@@ -36,17 +36,20 @@ def register(app: typer.Typer) -> None:
         data: Optional[Path] = typer.Option(None, "--data", callback=existing_dir,
                                             help="ISIC dataset root (default: the synthetic set; see README)"),
         image_size: Optional[int] = typer.Option(None, "--image-size", min=32, max=1024, callback=_image_side,
-                                                 help="model input side in pixels, a multiple of 32 (default 64)"),
+                                                 help="the design's input side in pixels, a multiple of 32 (default 224)"),
+        train_size: Optional[int] = typer.Option(None, "--train-size", min=0, max=1024, callback=_image_side,
+                                                 help="input side of float training and SeReNe, then fine-tuning at "
+                                                      "--image-size (default 32; 0: --image-size)"),
         width: Optional[float] = typer.Option(None, "--width", min=0, max=16, callback=positive,
-                                              help="channel width multiplier (> 0; default 0.25; 1: full VGG16)"),
+                                              help="channel width multiplier (> 0; default 1: full VGG16/SegNet)"),
         epochs: Optional[int] = typer.Option(None, "--epochs", min=1, max=10_000,
                                              help="float training epochs (default 4)"),
         prune_epochs: Optional[int] = typer.Option(None, "--prune-epochs", min=1, max=10_000,
                                                    help="SeReNe epochs (default 20)"),
         qat_epochs: Optional[int] = typer.Option(None, "--qat-epochs", min=0, max=10_000,
-                                                 help="quantization-aware training epochs (default 1)"),
-        wbits: Optional[int] = typer.Option(None, "--wbits", min=2, max=8, help="weight bits (default 4)"),
-        abits: Optional[int] = typer.Option(None, "--abits", min=2, max=8, help="activation bits (default 4)"),
+                                                 help="quantization-aware training epochs (default 10)"),
+        wbits: Optional[int] = typer.Option(None, "--wbits", min=2, max=8, help="weight bits (default: the row's)"),
+        abits: Optional[int] = typer.Option(None, "--abits", min=2, max=8, help="activation bits (default: the row's)"),
         target_fps: Optional[float] = typer.Option(None, "--target-fps", min=0, callback=positive,
                                                    help="frames/s the folding must reach (> 0; default: the "
                                                         "fastest folding that fits the board)"),
@@ -63,7 +66,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from fpga_flow.flow import resolve_config, reused_settings, run_bitstream
 
-        given = dict(data=data, image_size=image_size, width=width, epochs=epochs, prune_epochs=prune_epochs,
+        given = dict(data=data, image_size=image_size, train_size=train_size, width=width, epochs=epochs, prune_epochs=prune_epochs,
                      qat_epochs=qat_epochs, wbits=wbits, abits=abits, target_fps=target_fps, n_images=n_images,
                      n_test=n_test, checkpoint=checkpoint)
         reused = reused_settings(model, board, build_root, **given)

@@ -28,6 +28,11 @@ def _parse_kv(items: list[str]) -> dict:
     return out
 
 
+def _data_record(data: str, loaders: dict) -> dict:
+    """What a provenance file says about the data: root and split sizes."""
+    return {"root": str(data), "images": {k: len(v.dataset) for k, v in loaders.items()}}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train", cls=FlowCommand, help="train a zoo model on an ISIC folder (or `--data digits` for lenet5)")
     def _train(
@@ -46,11 +51,14 @@ def register(app: typer.Typer) -> None:
                                              help="cpu / cuda / cuda:N (default: cuda if present)"),
         set_: list[str] = typer.Option([], "--set", help="extra model kwargs, key=value (e.g. bn=false)"),
     ) -> None:
+        import time
+
         import torch
         from rich.console import Console
 
         from fpga_flow.models import build, spec
-        from fpga_flow.models.train import TrainConfig, fit
+        from fpga_flow.models.provenance import write_provenance
+        from fpga_flow.models.train import TerminateCleanly, TrainConfig, fit
 
         s = spec(model)
         task = s.task
@@ -66,15 +74,43 @@ def register(app: typer.Typer) -> None:
 
             if task == "digits":
                 raise FlowError(f"model {model} trains on `--data digits`")
+            from fpga_flow.models.train import check_splits
+
             loaders = get_loaders(data, task, image_size=in_size, batch_size=batch_size, seed=seed)
+            check_splits(loaders)
             cfg = {"in_size": in_size, "width": width}
             if task == "cls":
                 cfg["num_classes"] = len(loaders["train"].dataset.classes)
         cfg.update(extra)
         torch.manual_seed(seed)
         net = build(model, **cfg)
-        res = fit(net, loaders, task, TrainConfig(epochs=epochs, lr=lr, seed=seed, device=device),
-                  checkpoint=out, name=model, model_cfg=cfg)
+        t0 = time.perf_counter()
+        with TerminateCleanly():  # SIGTERM: the partial checkpoint stays marked, `out` is untouched
+            res = fit(net, loaders, task, TrainConfig(epochs=epochs, lr=lr, seed=seed, device=device),
+                      checkpoint=out, name=model, model_cfg=cfg)
+        write_provenance(out, commands=None, seeds={"train": seed},
+                         data=_data_record(data, loaders), seconds={"train": time.perf_counter() - t0},
+                         metrics={"after": res.best}, extra={"stage": "train", "config": cfg,
+                                                             "epochs": epochs, "lr": lr, "batch_size": batch_size})
         Console().print(f"{model}: best epoch {res.best.get('epoch')}: "
                         + ", ".join(f"{k} {v:.4f}" for k, v in res.best.items() if k != "epoch")
                         + f" -> {out}", highlight=False)
+
+    @app.command("store", help="put a flow's row checkpoint (build/<row>-<board>/checkpoints/pruned.pt, trained at "
+                               "the design size) and its provenance into the checkpoint store")
+    def _store(
+        model: str = typer.Option(..., "--model", help="Table 4 row: vgg16, vgg16-quantized, vgg16-ha, vgg16-hcr, "
+                                                       "segnet, segnet-pruned"),
+        board: str = typer.Option("Pynq-Z2", "--board", help="the board of the build folder the row was made in"),
+        build_root: Path = typer.Option(Path("build"), "--build-root"),
+        committed: bool = typer.Option(False, "--committed", help="into fpga_flow/models/checkpoints (small rows, "
+                                       "committed to git) instead of $FPGA_FLOW_CHECKPOINTS (build/checkpoints)"),
+        force: bool = typer.Option(False, "--force", help="replace a stored checkpoint of this row"),
+    ) -> None:
+        from rich.console import Console
+
+        from fpga_flow.models.store import publish
+
+        dest = publish(model, build_root / f"{model}-{board}" / "checkpoints" / "pruned.pt",
+                       committed=committed, force=force)
+        Console().print(f"{model}: stored {dest} (+ provenance)", highlight=False)

@@ -1,4 +1,10 @@
-"""The model zoo by name: ``build(name, **cfg)``; pruned names resolve to base model + pruning recipe."""
+"""The model zoo by name: ``build(name, **cfg)``.
+
+The names users type for the Table 4 rows (``vgg16``, ``vgg16-quantized``, ``vgg16-ha``, ``vgg16-hcr``,
+``segnet``, ``segnet-pruned``) each resolve to an architecture, a pruning recipe (pruned rows), the bit
+widths of the hardware design and a checkpoint (``fpga_flow.models.store``). ``vgg16-pruned`` is another
+name for ``vgg16-hcr``.
+"""
 
 from __future__ import annotations
 
@@ -29,31 +35,85 @@ class PruneRecipe:
 
 
 @dataclass(frozen=True)
+class RowBits:
+    """Bit widths of a row's hardware design (plain data; ``fpga_flow.quant.QuantSpec`` is built from it)."""
+
+    wbits: int
+    abits: int
+    first_wbits: int = 8            # the first layer stays 8-bit where that keeps accuracy
+    last_wbits: int = 8
+
+    def label(self) -> str:
+        return f"W{self.wbits}A{self.abits}"
+
+
+W8A8 = RowBits(8, 8)
+W4A4 = RowBits(4, 4)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     builder: Callable[..., nn.Module]
     task: str                       # "cls" | "seg" | "digits"
-    base: str | None = None         # for pruned names: the base model
+    base: str | None = None         # the architecture's zoo name when it differs from the row's name
     recipe: PruneRecipe | None = None
     defaults: dict[str, Any] = field(default_factory=dict)
+    bits: RowBits | None = None     # Table 4 rows: the hardware design's bit widths
+    reference: str = ""             # the reference table's row this name reproduces
+    what: str = ""
+    stage_bound: float = 1.0        # points of the task metric a quantize stage may lose before a warning
+
+    @property
+    def arch(self) -> str:
+        return self.base or next(n for n, s in MODELS.items() if s is self)
+
+    @property
+    def pruned(self) -> bool:
+        return self.recipe is not None
 
 
 MODELS: dict[str, ModelSpec] = {
-    "vgg16": ModelSpec(vgg16, "cls"),
-    "segnet": ModelSpec(segnet, "seg"),
-    "lenet5": ModelSpec(lenet5, "digits"),
-    "vgg16-pruned": ModelSpec(vgg16, "cls", base="vgg16", recipe=PruneRecipe()),
-    "segnet-pruned": ModelSpec(segnet, "seg", base="segnet", recipe=PruneRecipe()),
+    "vgg16": ModelSpec(vgg16, "cls", bits=W8A8, reference="VGG16 (FPGA)",
+                       what="unpruned, W8A8 (weights that do not fit on chip stream from DRAM)"),
+    "vgg16-quantized": ModelSpec(vgg16, "cls", base="vgg16", bits=W4A4, reference="VGG16-Quantized",
+                                 what="unpruned, W4A4 (first and last layer 8-bit)"),
+    "vgg16-ha": ModelSpec(vgg16, "cls", base="vgg16", recipe=PruneRecipe(loss_bound=0.0), bits=W4A4,
+                          reference="VGG16-HA",
+                          what="SeReNe-pruned, high accuracy: no loss of validation balanced accuracy, W4A4"),
+    "vgg16-hcr": ModelSpec(vgg16, "cls", base="vgg16", recipe=PruneRecipe(loss_bound=2.0), bits=W4A4,
+                           reference="VGG16-HCR",
+                           what="SeReNe-pruned, high compression: most channels removed within 2 points, W4A4"),
+    "segnet": ModelSpec(segnet, "seg", bits=W8A8, reference="SegNet (FPGA)", what="unpruned, W8A8"),
+    "segnet-pruned": ModelSpec(segnet, "seg", base="segnet", recipe=PruneRecipe(loss_bound=1.0), bits=W4A4,
+                               reference="SegNet-Pruned", what="SeReNe-pruned, W4A4, within 1 point of IoU"),
+    "lenet5": ModelSpec(lenet5, "digits", what="LeNet-5 of the SeReNe paper's Table 1 (digits; not a Table 4 row)"),
 }
+# names users type that mean another row: `vgg16-pruned` is the high-compression row
+ALIASES: dict[str, str] = {"vgg16-pruned": "vgg16-hcr"}
 
 
 def known_models() -> list[str]:
-    return sorted(MODELS)
+    return sorted([*MODELS, *ALIASES])
+
+
+def rows() -> list[str]:
+    """The Table 4 rows, in the reference table's order."""
+    return [n for n, s in MODELS.items() if s.bits is not None]
+
+
+def canonical(name: str) -> str:
+    """The row a name means (``vgg16-pruned`` -> ``vgg16-hcr``); unknown names -> FlowError listing the rows."""
+    name = ALIASES.get(name, name)
+    if name not in MODELS:
+        listing = "; ".join(f"{n} ({MODELS[n].reference})" for n in rows())
+        aliases = ", ".join(f"{a} = {t}" for a, t in ALIASES.items())
+        raise FlowError(f"unknown model {name!r}; Table 4 rows: {listing}; also {aliases}, lenet5; "
+                        f"known models: {', '.join(known_models())}")
+    return name
 
 
 def spec(name: str) -> ModelSpec:
-    if name not in MODELS:
-        raise FlowError(f"unknown model {name!r}; known models: {', '.join(known_models())}")
-    return MODELS[name]
+    return MODELS[canonical(name)]
 
 
 def checkpoint_dir() -> Path:
@@ -71,8 +131,9 @@ PLANS_DIR = Path(__file__).parent / "plans"
 def measured_plan(name: str) -> dict | None:
     """``plans/<name>.json``: the channel plan a recorded pruning run of the full-width base model
     produced (with the command and metrics that made it), or None."""
-    path = PLANS_DIR / f"{name}.json"
-    if not path.is_file():
+    names = [name, canonical(name), *(a for a, t in ALIASES.items() if t == canonical(name))]
+    path = next((PLANS_DIR / f"{n}.json" for n in names if (PLANS_DIR / f"{n}.json").is_file()), None)
+    if path is None:
         return None
     try:
         plan = json.loads(path.read_text())
@@ -87,7 +148,7 @@ def nominal_channels(name: str, **cfg: Any) -> list[int]:
     ``plans/<name>.json`` for the full-width base model, otherwise base widths x
     recipe.nominal_keep, rounded up to ``recipe.multiple_of``."""
     s = spec(name)
-    assert s.recipe is not None and s.base is not None
+    assert s.recipe is not None
     base = s.builder(**{k: v for k, v in cfg.items() if k != "channels"})
     widths = hidden_widths(base)
     plan = measured_plan(name)
@@ -107,7 +168,7 @@ def build(name: str, **cfg: Any) -> nn.Module:
     """Build a zoo model. Pruned names: with ``channels`` -> that topology; otherwise the checkpoint
     ``checkpoint_dir()/<name>.pt`` when it exists (trained weights), else the recipe's nominal plan."""
     s = spec(name)
-    if s.base is not None and "channels" not in cfg:
+    if s.pruned and "channels" not in cfg:
         explicit = cfg.pop("checkpoint", None)
         ckpt = explicit or default_checkpoint(name)
         if explicit and not Path(explicit).exists():

@@ -32,6 +32,8 @@ class TrainConfig:
     device: str | None = None        # None: cuda when present, else cpu
     progress: bool = True
     class_weights: bool = True       # weight CE by inverse class frequency (ISIC is imbalanced)
+    keep_initial: bool = False       # fine-tuning: the model as given competes as "epoch 0" in best-epoch selection,
+                                     # so fine-tuning never returns a model worse on validation than its input
 
 
 @dataclass
@@ -127,6 +129,48 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     raise FlowError(f"unknown optimizer {cfg.optimizer!r} (adam, sgd)")
 
 
+def check_splits(loaders: dict[str, Iterable], need: tuple[str, ...] = ("train", "val", "test")) -> None:
+    """One error naming the dataset when a split the run needs is empty (a set too small for its split)."""
+    sizes = {k: len(getattr(v, "dataset", ())) for k, v in loaders.items() if v is not None}
+    empty = [k for k in need if not sizes.get(k)]
+    if empty:
+        index = getattr(getattr(loaders.get("train"), "dataset", None), "index", None)
+        root = getattr(index, "root", "the dataset")
+        raise FlowError(f"{root}: {sum(sizes.values())} images are too few for the train/val/test split "
+                        f"({', '.join(f'{k} {n}' for k, n in sizes.items())}): {', '.join(empty)} would be empty")
+
+
+def partial_path(checkpoint: str | Path) -> Path:
+    """Where a run in progress keeps its latest epoch (``<name>.partial.pt``), never over the checkpoint itself."""
+    p = Path(checkpoint)
+    return p.with_name(p.name.removesuffix(".pt") + ".partial.pt")
+
+
+class TerminateCleanly:
+    """Turn SIGTERM into ``SystemExit(143)`` for the duration of a ``with`` block, so that ``finally``
+    clauses run (temp files of an interrupted checkpoint write are removed) instead of the process
+    vanishing mid-write."""
+
+    def __enter__(self) -> "TerminateCleanly":
+        import signal
+        import threading
+
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame) -> None:
+        raise SystemExit(128 + signum)
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+
+
 def progress_bar(enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -146,7 +190,10 @@ def fit(
     after_step: Callable[[nn.Module, int], None] | None = None,
 ) -> TrainResult:
     """Train on ``loaders['train']``, select the best epoch on ``loaders['val']`` (task metric), evaluate
-    it on ``loaders['test']`` when present, and save it to ``checkpoint`` (needs ``name``/``model_cfg``)."""
+    it on ``loaders['test']`` when present, and save it to ``checkpoint`` (needs ``name``/``model_cfg``).
+
+    While the run is in progress, each epoch's best model goes to ``partial_path(checkpoint)`` marked
+    ``complete=False``; ``checkpoint`` itself is replaced (atomically) only when the run finishes."""
     cfg = cfg or TrainConfig()
     set_seed(cfg.seed)
     reseed_loader(loaders["train"], cfg.seed)
@@ -169,6 +216,12 @@ def fit(
     best_state = copy.deepcopy(model.state_dict())
     history: list[dict[str, float]] = []
     step = 0
+    if checkpoint is not None and name is None:
+        raise FlowError(f"{checkpoint}: saving a checkpoint needs the model name")
+    if cfg.keep_initial:
+        val = evaluate(model, loaders["val"], task, device)
+        best = {f"val_{k}": v for k, v in val.items()} | {"epoch": 0}
+        history.append({"epoch": 0, "train_loss": float("nan"), **best})
     with progress_bar(cfg.progress and rank == 0) as bar:
         job = bar.add_task("train", total=cfg.epochs, info="")
         for epoch in range(cfg.epochs):
@@ -196,14 +249,25 @@ def fit(
                 best = {k: v for k, v in row.items() if k.startswith("val_")} | {"epoch": epoch + 1}
                 best_state = copy.deepcopy(model.state_dict())
             bar.update(job, advance=1, info=f"loss {row['train_loss']:.3f} val {metric} {val[metric]:.3f}")
+            if checkpoint is not None and rank == 0 and epoch + 1 < cfg.epochs:
+                _save_partial(checkpoint, model, best_state, name, model_cfg, best, epoch + 1, cfg.epochs)
     model.load_state_dict(best_state)
     if loaders.get("test") is not None:
         best |= {f"test_{k}": v for k, v in evaluate(model, loaders["test"], task, device).items()}
     if checkpoint is not None and rank == 0:
-        if name is None:
-            raise FlowError(f"{checkpoint}: saving a checkpoint needs the model name")
         from fpga_flow.models.checkpoint import save_checkpoint
 
         save_checkpoint(checkpoint, model.cpu(), name, model_cfg or {}, best)
+        partial_path(checkpoint).unlink(missing_ok=True)
         model.to(device)
     return TrainResult(model, best, history)
+
+
+def _save_partial(checkpoint, model: nn.Module, best_state: dict, name: str | None, model_cfg: dict | None,
+                  best: dict, epoch: int, epochs: int) -> None:
+    from fpga_flow.models.checkpoint import save_checkpoint
+
+    snapshot = copy.deepcopy(model).cpu()
+    snapshot.load_state_dict(best_state)
+    save_checkpoint(partial_path(checkpoint), snapshot, name or "", model_cfg or {}, best, complete=False,
+                    progress={"epoch": epoch, "epochs": epochs})

@@ -85,9 +85,15 @@ def register(app: typer.Typer) -> None:
             out = default_checkpoint(model)
         task = spec(base).task
         loaders = get_loaders(data, task, image_size=net.input_shape[-1], batch_size=batch_size, seed=seed)
+        from fpga_flow.models.train import check_splits
+
+        check_splits(loaders, ("train", "val"))
         cfg = PruneConfig(method=method, granularity=granularity, epochs=epochs, lam=lam, lr=lr, loss_bound=bound,
                           multiple_of=multiple_of, target=target, seed=seed, patience=patience,
                           stall=stall, schedule=schedule, recover=recover)
+        import time
+
+        t0 = time.perf_counter()
         p = prune_zoo_model(base, net, meta["config"], loaders, task, cfg, multiple_of)
         text = _zoo_text(p)
         print(text)
@@ -97,7 +103,15 @@ def register(app: typer.Typer) -> None:
             save_checkpoint(out, p.model, f"{base}-pruned", p.config,
                             {"val_" + p.report.metric: p.report.metric_after / 100, "compression": p.report.compression,
                              "reference_" + p.report.metric: p.report.metric_before / 100})
-            console.print(f"wrote {out}")
+            from fpga_flow.models.provenance import read_provenance, write_provenance
+
+            write_provenance(out, row=None, seeds={"prune": seed}, data={"root": str(data), "images": {
+                k: len(v.dataset) for k, v in loaders.items()}}, seconds={"prune": time.perf_counter() - t0},
+                metrics={"before": {"val_" + p.report.metric: p.report.metric_before / 100},
+                         "after": {"val_" + p.report.metric: p.report.metric_after / 100,
+                                   "channels_pruned_percent": p.report.channels_pruned_pct}},
+                extra={"stage": "prune", "config": p.config}, previous=read_provenance(checkpoint))
+            console.print(f"wrote {out} (+ {out.name.removesuffix('.pt')}.provenance.json)")
         if not p.result.bound_met or p.result.target_met is False:
             console.print(f"[yellow]warning:[/] {p.result.message}")
 

@@ -55,7 +55,7 @@ def resolve_float_model(model_arg: str, in_size: int | None = None) -> FloatSour
         else:
             config = {"in_size": in_size} if in_size else {}
             model = build(name, **config)
-            if s.base is not None:  # freeze the nominal pruned plan so the checkpoint rebuilds it
+            if s.pruned:  # freeze the nominal pruned plan so the checkpoint rebuilds it
                 config["channels"] = hidden_widths(model)
             trained = False
             source = f"zoo model {name} with untrained weights (no checkpoint at {ckpt})"
@@ -178,8 +178,11 @@ def _fine_tune(qmodel: nn.Module, loaders, task: str, epochs: int, lr: float, se
     except ImportError:
         return train_qat(qmodel, loaders["train"], QATConfig(epochs=epochs, lr=lr, seed=seed),
                          log=log)
+    # keep_initial: the calibrated model competes as epoch 0, so QAT never returns a model worse on
+    # validation than the float weights quantized as they are
     result = fit(qmodel, {"train": loaders["train"], "val": loaders["val"]}, task,
-                 TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=True))
-    for row in result.history:
+                 TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=True, keep_initial=True))
+    for row in result.history[1:]:
         log(f"qat epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}")
+    log(f"qat: best epoch on validation {result.best['epoch']} (0 = calibrated, before QAT)")
     return result.model.cpu().eval()

@@ -77,6 +77,9 @@ def model_blocks(rep: ModelReport, plot_dir: Path) -> list[Block]:
     acc = tables.accuracy_table(rep)
     out.append(Block("h3", "Accuracy"))
     out.append(Block("table", table=acc) if acc else Block("p", "**Missing:** `metrics.json` (accuracy of float / pruned / quantized / hardware)."))
+    warnings = (rep.metrics or {}).get("warnings") or []
+    if warnings:  # a stage that lost more than its row's bound (fpga_flow.stage_accuracy)
+        out.append(Block("list", items=[f"**Warning:** {w}" for w in warnings]))
     res = tables.resources_table(rep)
     out.append(Block("h3", "Resources"))
     out.append(Block("table", table=res) if res else Block("p", "**Missing:** `synth/report.json` and resource estimates."))

@@ -42,12 +42,12 @@ def qonnx_nets(tmp_path_factory):
                         mod.running_mean.uniform_(-0.5, 0.5, generator=g)
                         mod.running_var.uniform_(0.5, 2.0, generator=g)
             m.eval()
-        elif name.startswith("zoo:"):
+        elif name.startswith("zoo:") or name.startswith("zoo-channel:"):
             # zoo model (small variant) through fpga_flow.quant, as the flow does it
             import torch
             from fpga_flow.models import build
             from fpga_flow.quant import QuantSpec, calibrate, export_qonnx_clean, quantize_model
-            zoo = name[4:]
+            zoo = name.split(":", 1)[1]
             kw = {"lenet5": dict(width=0.5)}.get(zoo, dict(width=0.0625, in_size=32))
             if "vgg16" in zoo:
                 kw["num_classes"] = 8
@@ -56,7 +56,16 @@ def qonnx_nets(tmp_path_factory):
             size = kw.get("in_size", 28)
             cin = 1 if zoo == "lenet5" else 3
             shape = (1, cin, size, size)
-            qm = quantize_model(fm, QuantSpec())
+            # zoo-channel: per-output-channel weight scales (the flow's rows) on BN-fused layers of spread ranges
+            if name.startswith("zoo-channel:"):
+                g = torch.Generator().manual_seed(2)
+                with torch.no_grad():
+                    for mod in fm.modules():
+                        if isinstance(mod, torch.nn.BatchNorm2d):
+                            mod.weight.copy_(torch.rand(mod.weight.shape, generator=g) * 2.9 + 0.1)
+                            mod.running_var.copy_(torch.rand(mod.running_var.shape, generator=g) * 1.5 + 0.5)
+            spec = QuantSpec(weight_scaling="channel") if name.startswith("zoo-channel:") else QuantSpec()
+            qm = quantize_model(fm, spec)
             g = torch.Generator().manual_seed(0)
             calibrate(qm, [torch.randn(*shape, generator=g) for _ in range(2)])
             path = export_qonnx_clean(qm, shape, root / f"{zoo}.onnx")

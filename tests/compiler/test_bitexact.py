@@ -112,3 +112,11 @@ def test_bitexact_zoo_models(qonnx_nets, zoo):
         assert "UpsampleNearestNeighbour" in ops
     if zoo.startswith("vgg16"):
         assert "GlobalAccPool" in ops
+
+
+@pytest.mark.parametrize("zoo", ["vgg16", pytest.param("segnet", marks=pytest.mark.slow)])
+def test_bitexact_per_channel_weight_scales(qonnx_nets, zoo):
+    """The flow's rows quantize weights with per-output-channel scales: the hardware graph stays bit-exact."""
+    path, shape = qonnx_nets(f"zoo-channel:{zoo}")
+    _, sm, hm, io = check_net(path, shape, n=1, exact_float=False)
+    assert "MVAU" in {n.op_type for n in hm.graph.node}

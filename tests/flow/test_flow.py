@@ -116,7 +116,7 @@ def test_train_reuses_a_given_checkpoint_and_checks_it(tmp_path):
     st_train(f)
     assert (f.cfg.bdir / "checkpoints" / "float.pt").read_bytes() == ck.read_bytes()
     with pytest.raises(FlowError, match=r"input \(32, 32\), the flow runs at 64x64"):
-        st_train(Flow(FlowConfig(build_root=tmp_path / "c", image_size=64, checkpoint=ck)))
+        st_train(Flow(FlowConfig(build_root=tmp_path / "c", image_size=64, train_size=None, checkpoint=ck)))
     seg = save_checkpoint(tmp_path / "seg.pt", build("segnet", **cfg_m), "segnet", cfg_m)
     with pytest.raises(FlowError, match="a segnet checkpoint, the flow for vgg16-pruned needs vgg16"):
         st_train(Flow(FlowConfig(build_root=tmp_path / "d", image_size=32, checkpoint=seg)))
@@ -136,7 +136,7 @@ def test_changed_settings_rerun_from_the_first_affected_stage(tmp_path):
 def test_bitstream_settings_default_to_those_of_the_build_folder(tmp_path):
     from fpga_flow.flow import resolve_config
 
-    assert resolve_config("vgg16-pruned", "Pynq-Z2", tmp_path).image_size == 64  # nothing recorded: defaults
+    assert resolve_config("vgg16-pruned", "Pynq-Z2", tmp_path).image_size == 224  # nothing recorded: defaults
     Flow(FlowConfig(build_root=tmp_path, image_size=32, width=0.125, epochs=10)).run([])
     cfg = resolve_config("vgg16-pruned", "Pynq-Z2", tmp_path, epochs=None, wbits=3)
     assert (cfg.image_size, cfg.width, cfg.epochs, cfg.wbits, cfg.build_root) == (32, 0.125, 10, 3, tmp_path)

@@ -20,7 +20,8 @@ def setup_module() -> None:
 
 
 def test_known_models() -> None:
-    assert known_models() == ["lenet5", "segnet", "segnet-pruned", "vgg16", "vgg16-pruned"]
+    assert known_models() == ["lenet5", "segnet", "segnet-pruned", "vgg16", "vgg16-ha", "vgg16-hcr", "vgg16-pruned",
+                              "vgg16-quantized"]
 
 
 def test_unknown_name_lists_known() -> None:

@@ -100,3 +100,28 @@ def test_serene_shrink_keeps_bn_running_stats_consistent() -> None:
     assert (reg.insensitivity[0] > 0).any()
     assert torch.allclose(mean, ref_mean, atol=1e-5)
     assert torch.allclose(var, ref_var, rtol=1e-3, atol=1e-6)
+
+
+def test_segmentation_fine_tunes_with_soft_jaccard() -> None:
+    """The pruning loop's loss for segmentation is CE + (1 - soft IoU of the lesion class), so that a lower
+    loss cannot come from giving up lesion pixels; classification keeps plain CE."""
+    import torch.nn.functional as F
+
+    from fpga_flow.errors import FlowError
+    from fpga_flow.prune.loop import PruneConfig, Pruner, prune_criterion, soft_jaccard_loss
+
+    target = torch.zeros(1, 4, 4, dtype=torch.long)
+    target[0, :2, :2] = 1  # 4 lesion pixels of 16
+    perfect = torch.where(target.bool(), 1.0, -1.0)[:, None].expand(1, 2, 4, 4) * torch.tensor([-20.0, 20.0])[None, :, None, None]
+    assert float(soft_jaccard_loss(perfect, target)) < 1e-3
+    background = torch.stack([torch.full((1, 4, 4), 3.0), torch.full((1, 4, 4), -3.0)], 1)  # all background
+    q = float(torch.sigmoid(torch.tensor(-6.0)))  # lesion probability everywhere
+    assert float(soft_jaccard_loss(background, target)) == pytest.approx(1 - (4 * q + 1) / (16 * q + 4 - 4 * q + 1))
+    ce = F.cross_entropy(background, target)
+    assert float(prune_criterion("seg")(background, target)) == pytest.approx(float(ce) + float(soft_jaccard_loss(background, target)))
+    assert float(prune_criterion("seg", "ce")(background, target)) == pytest.approx(float(ce))
+    labels = torch.tensor([1])
+    logits = torch.tensor([[0.2, 0.9]])
+    assert float(prune_criterion("cls")(logits, labels)) == pytest.approx(float(F.cross_entropy(logits, labels)))
+    with pytest.raises(FlowError, match="unknown pruning loss 'dice'"):
+        Pruner(torch.nn.Linear(2, 2), {}, "seg", PruneConfig(loss="dice"))
