@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fpga_flow.errors import FlowError
+from fpga_flow.compiler.hw import MVAU_MODULES
 from fpga_flow.compiler.hw.stream import fifo_ram_style
 
 STREAM_OPS = ("StreamingFIFO", "StreamingDataWidthConverter")
@@ -96,13 +97,13 @@ def _stage_of(node, op, used: set[str]) -> Stage:
         params[k] = f"mem/{name}_{k.lower().replace('_file', '')}.mem"
     ishape, oshape = op.normal_input_shape(), op.normal_output_shape()
     ext = None
-    if mod == "mvau":
+    if mod in MVAU_MODULES:
         is_ext = "mem_mode" in op.get_nodeattr_types() and op.get_nodeattr("mem_mode") == "external"
         params["EXT_WEIGHTS"] = int(is_ext)
         if is_ext:
             p = params
             depth = (p["MH"] // p["PE"]) * (p["MW"] // p["SIMD"])
-            ext = {"width": p["PE"] * p["SIMD"] * p["W_BITS"], "depth": depth, "file": p["WEIGHT_FILE"],
+            ext = {"width": p["PE"] * p["SIMD"] * p.get("W_BITS", 1), "depth": depth, "file": p["WEIGHT_FILE"],
                    "words_per_frame": depth * int(np.prod(ishape[:-1]))}
     return Stage(name=name, node=node.name, op_type=node.op_type, module=mod, params=params, memories=mems,
                  in_width=op.instream_width(), out_width=op.outstream_width(),

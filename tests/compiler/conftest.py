@@ -5,6 +5,10 @@ import pytest
 
 warnings.filterwarnings("ignore")
 
+# the eleven bnn_pynq configurations brevitas_examples ships (model_with_cfg names)
+BNN_PYNQ = ("tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "sfc_1w1a", "sfc_1w2a", "sfc_2w2a", "lfc_1w1a", "lfc_1w2a",
+            "cnv_1w1a", "cnv_1w2a", "cnv_2w2a")
+
 
 @pytest.fixture(scope="session")
 def qonnx_nets(tmp_path_factory):
@@ -30,11 +34,11 @@ def qonnx_nets(tmp_path_factory):
             m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=True, out_quant=True)))
         elif name == "upsample_argmax_host":
             m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=False)))
-        elif name in ("tfc_2w2a", "cnv_2w2a"):
+        elif name in BNN_PYNQ:
             from brevitas_examples.bnn_pynq.models import model_with_cfg
             import torch
             m, _ = model_with_cfg(name, False)
-            shape = (1, 1, 28, 28) if name.startswith("tfc") else (1, 3, 32, 32)
+            shape = (1, 3, 32, 32) if name.startswith("cnv") else (1, 1, 28, 28)
             g = torch.Generator().manual_seed(1)
             with torch.no_grad():  # non-trivial BN statistics
                 for mod in m.modules():
