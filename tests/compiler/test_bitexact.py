@@ -15,7 +15,7 @@ from fpga_flow.compiler.transforms.streamline import Streamline
 from fpga_flow.compiler.transforms.tidy import Tidy
 from fpga_flow.compiler.transforms.to_hw import ToHW
 
-from .conftest import BNN_PYNQ
+from .nets import BNN_PYNQ
 
 
 def compile_graphs(path):
