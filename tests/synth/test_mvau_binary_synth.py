@@ -7,10 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-needs_yosys = pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed")
+pytestmark = [pytest.mark.synth, pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed")]
 
 
-@needs_yosys
 @pytest.mark.parametrize("mw,mh,pe,simd,idt,act", [
     (1024, 64, 4, 32, "BINARY", 1),                                        # XNOR-popcount, bipolar out
     pytest.param(288, 64, 4, 9, "UINT8", 1, marks=pytest.mark.slow),      # add/subtract (CNV's first layer)
