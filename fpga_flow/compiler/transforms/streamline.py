@@ -393,7 +393,8 @@ class Streamline:
 
     @staticmethod
     def _offset_steps(k, Wm) -> list[Step]:
-        """Σ_i W[i,c]·(x_i + k) = acc_c + k·Σ_i W[i,c] (exact in float32: a half-integer at most)."""
+        """Σ_i W[i,c]·(x_i + k) = acc_c + k·Σ_i W[i,c] (for a bipolar bit, k = −½: a half-integer,
+        exact in float32)."""
         if k == 0:
             return []
         return [Step("add", (F32(k) * Wm.sum(axis=0)).astype(F32))]
