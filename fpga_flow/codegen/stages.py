@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fpga_flow.errors import FlowError
+from fpga_flow.compiler.hw import MVAU_MODULES
 from fpga_flow.compiler.hw.stream import fifo_ram_style
 
 STREAM_OPS = ("StreamingFIFO", "StreamingDataWidthConverter")
@@ -96,17 +97,20 @@ def _stage_of(node, op, used: set[str]) -> Stage:
         params[k] = f"mem/{name}_{k.lower().replace('_file', '')}.mem"
     ishape, oshape = op.normal_input_shape(), op.normal_output_shape()
     ext = None
-    if mod == "mvau":
+    if mod in MVAU_MODULES:
         is_ext = "mem_mode" in op.get_nodeattr_types() and op.get_nodeattr("mem_mode") == "external"
         params["EXT_WEIGHTS"] = int(is_ext)
         if is_ext:
             p = params
             depth = (p["MH"] // p["PE"]) * (p["MW"] // p["SIMD"])
-            ext = {"width": p["PE"] * p["SIMD"] * p["W_BITS"], "depth": depth, "file": p["WEIGHT_FILE"],
+            width = p["PE"] * p["SIMD"] * p.get("W_BITS", 1)
+            throttled = "ext_bw_num" in op.get_nodeattr_types()
+            ext = {"width": width, "depth": depth, "file": p["WEIGHT_FILE"],
                    "words_per_frame": depth * int(np.prod(ishape[:-1])),
                    # the layer's share of the board's DRAM bandwidth (bytes/cycle = num/den; 0: ideal)
-                   "rate_num": int(op.get_nodeattr("ext_bw_num")), "rate_den": int(op.get_nodeattr("ext_bw_den")),
-                   "word_bytes": int(op.weight_word_bytes())}
+                   "rate_num": int(op.get_nodeattr("ext_bw_num")) if throttled else 0,
+                   "rate_den": int(op.get_nodeattr("ext_bw_den")) if throttled else 1,
+                   "word_bytes": -(-width // 8)}
     return Stage(name=name, node=node.name, op_type=node.op_type, module=mod, params=params, memories=mems,
                  in_width=op.instream_width(), out_width=op.outstream_width(),
                  in_words=int(np.prod(ishape)) // op.in_fold(), out_words=int(np.prod(oshape)) // op.out_fold(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fpga_flow.codegen.stages import Chain
+from fpga_flow.compiler.hw import MVAU_MODULES
 
 TOP = "top"
 
@@ -98,8 +99,8 @@ def write_top(chain: Chain) -> str:
         if s.is_fifo:
             cw = fifo_count_width(int(s.params["DEPTH"]))
             L.append(f"    wire [{cw - 1}:0] {s.name}_count;")
-        if s.module == "mvau":
-            ww = s.params["PE"] * s.params["SIMD"] * s.params["W_BITS"]
+        if s.module in MVAU_MODULES:
+            ww = s.params["PE"] * s.params["SIMD"] * s.params.get("W_BITS", 1)  # mvau_binary: 1
             L.append(f"    wire [{ww - 1}:0] {s.name}_w_tdata; wire {s.name}_w_tvalid; wire {s.name}_w_tready;")
             if s.ext_weights:
                 e = s.ext_weights
@@ -121,7 +122,7 @@ def write_top(chain: Chain) -> str:
         L.append("        .ap_clk(ap_clk), .ap_rst_n(rst_n),")
         L.append(f"        .s_axis_tdata(s{i}_tdata), .s_axis_tvalid(s{i}_tvalid), .s_axis_tready(s{i}_tready),")
         end = f",\n        .count({s.name}_count)" if s.is_fifo else ""
-        if s.module == "mvau":
+        if s.module in MVAU_MODULES:
             end = (f",\n        .s_axis_w_tdata({s.name}_w_tdata), .s_axis_w_tvalid({s.name}_w_tvalid), "
                    f".s_axis_w_tready({s.name}_w_tready)")
         L.append(f"        .m_axis_tdata(s{i + 1}_tdata), .m_axis_tvalid(s{i + 1}_tvalid), "

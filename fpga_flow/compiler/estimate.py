@@ -7,7 +7,7 @@ import math
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from fpga_flow.compiler.hw import Resources
+from fpga_flow.compiler.hw import MVAU_OP_TYPES, Resources
 
 RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
 
@@ -31,7 +31,7 @@ def estimate(model: ModelWrapper, board) -> dict:
         for a in ("PE", "SIMD", "mem_mode", "depth"):
             if a in op.get_nodeattr_types():
                 d[a] = op.get_nodeattr(a)
-        if n.op_type == "MVAU":
+        if n.op_type in MVAU_OP_TYPES:
             d["weight_bits"] = op.weight_bits_total()
         layers.append(d)
     budget = board.budget()

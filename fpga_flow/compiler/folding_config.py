@@ -19,6 +19,7 @@ from fpga_flow.errors import FlowError
 
 FOLD_ATTRS = {
     "MVAU": ("PE", "SIMD", "mem_mode", "ram_style", "resType"),
+    "BinaryMVAU": ("PE", "SIMD", "mem_mode", "ram_style"),
     "ConvolutionInputGenerator": ("SIMD", "ram_style", "parallel_window"),
     "Thresholding": ("PE",),
     "StreamingMaxPool": ("PE",),

@@ -15,6 +15,8 @@ def host_input(x: np.ndarray, io: dict) -> np.ndarray:
     if x.ndim == 4:
         x = x.transpose(0, 2, 3, 1)
     x = eval_chain([Step.from_json(d) for d in i.get("pre_steps", [])], x)
+    if i.get("bipolar"):  # BipolarQuant (y = ±s, s > 0) as its bit b = [x >= 0] (transforms/bipolar.py)
+        return (x >= 0).astype(F32).reshape(i["shape"])
     s, z = F32(i["scale"]), F32(i["zero_point"])
     y = int_quant(x, s, z, F32(i["bits"]), i["signed"], i["narrow"], i["rounding_mode"])
     q = np.round(y / s + z)

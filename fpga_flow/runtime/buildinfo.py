@@ -158,7 +158,7 @@ def dataflow_macs(build_dir: Path) -> float | None:
 
     total = 0.0
     for node in onnx.load(str(p)).graph.node:
-        if node.op_type != "MVAU":
+        if node.op_type not in ("MVAU", "BinaryMVAU"):
             continue
         a = {at.name: helper.get_attribute_value(at) for at in node.attribute if at.name in ("MW", "MH", "numInputVectors")}
         vectors = 1

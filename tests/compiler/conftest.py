@@ -30,18 +30,8 @@ def qonnx_nets(tmp_path_factory):
             m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=True, out_quant=True)))
         elif name == "upsample_argmax_host":
             m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=False)))
-        elif name in ("tfc_2w2a", "cnv_2w2a"):
-            from brevitas_examples.bnn_pynq.models import model_with_cfg
-            import torch
-            m, _ = model_with_cfg(name, False)
-            shape = (1, 1, 28, 28) if name.startswith("tfc") else (1, 3, 32, 32)
-            g = torch.Generator().manual_seed(1)
-            with torch.no_grad():  # non-trivial BN statistics
-                for mod in m.modules():
-                    if isinstance(mod, torch.nn.BatchNorm1d) or isinstance(mod, torch.nn.BatchNorm2d):
-                        mod.running_mean.uniform_(-0.5, 0.5, generator=g)
-                        mod.running_var.uniform_(0.5, 2.0, generator=g)
-            m.eval()
+        elif name in nets.BNN_PYNQ:
+            m, shape = nets.bnn_pynq(name)
         elif name.startswith("zoo:") or name.startswith("zoo-channel:"):
             # zoo model (small variant) through fpga_flow.quant, as the flow does it
             import torch

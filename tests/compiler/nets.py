@@ -92,3 +92,25 @@ def export(model: nn.Module, path: Path, shape=(1, 3, 16, 16)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     export_qonnx(model, torch.randn(*shape), export_path=str(path))
     return path
+
+
+# the eleven bnn_pynq configurations brevitas_examples ships (model_with_cfg names)
+BNN_PYNQ = ("tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "sfc_1w1a", "sfc_1w2a", "sfc_2w2a", "lfc_1w1a", "lfc_1w2a",
+            "cnv_1w1a", "cnv_1w2a", "cnv_2w2a")
+
+
+def bnn_pynq(name: str, seed: int = 1) -> tuple[nn.Module, tuple]:
+    """FINN's classic test net ``name`` from brevitas_examples.bnn_pynq (random weights) with random,
+    non-trivial BatchNorm statistics; returns (model in eval mode, input shape)."""
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    m, _ = model_with_cfg(name, False)
+    shape = (1, 3, 32, 32) if name.startswith("cnv") else (1, 1, 28, 28)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                mod.running_mean.uniform_(-0.5, 0.5, generator=g)
+                mod.running_var.uniform_(0.5, 2.0, generator=g)
+    m.eval()
+    return m, shape

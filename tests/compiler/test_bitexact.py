@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler.execute import execute_hw
 from fpga_flow.compiler.hostio import host_input, host_output
 from fpga_flow.compiler.transforms.streamline import Streamline
 from fpga_flow.compiler.transforms.tidy import Tidy
 from fpga_flow.compiler.transforms.to_hw import ToHW
+
+from .nets import BNN_PYNQ
 
 
 def compile_graphs(path):
@@ -74,13 +77,25 @@ def test_bitexact_float_scale_nets(qonnx_nets, name):
         assert all(n.op_type != "BatchNormalization" for n in sm.graph.node)
 
 
-@pytest.mark.parametrize("name", ["tfc_2w2a", "cnv_2w2a"])
+BNN_FAST = ("tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "cnv_1w1a", "cnv_2w2a")
+
+
+@pytest.mark.parametrize("name", [n if n in BNN_FAST else pytest.param(n, marks=pytest.mark.slow) for n in BNN_PYNQ])
 def test_bitexact_finn_bnn_pynq(qonnx_nets, name):
+    """All eleven bnn_pynq nets of brevitas_examples (random weights, random BN statistics):
+    1-bit weights become BinaryMVAUs, XNOR-popcount on bipolar inputs, add/subtract otherwise."""
     path, shape = qonnx_nets(name)
     _, sm, hm, io = check_net(path, shape, n=1, exact_float=True, positive=True)
     assert io["input"]["pre_steps"]  # the x*2-1 / Mul-Sub preprocessing runs on the host
-    n_mvau = sum(n.op_type == "MVAU" for n in hm.graph.node)
-    assert n_mvau == (4 if name.startswith("tfc") else 9)
+    w_bits, a_bits = int(name[4]), int(name[6])
+    kind = "BinaryMVAU" if w_bits == 1 else "MVAU"
+    mvaus = [getCustomOp(n) for n in hm.graph.node if n.op_type in ("MVAU", "BinaryMVAU")]
+    assert [type(op).__name__ for op in mvaus] == [kind] * (9 if name.startswith("cnv") else 4)
+    if w_bits == 1:
+        # XNOR wherever the input is a bipolar activation (all but CNV's 8-bit first layer)
+        n_xnor = sum(op.xnor() for op in mvaus)
+        assert n_xnor == (0 if a_bits > 1 else len(mvaus) - name.startswith("cnv"))
+        assert io["input"].get("bipolar", False) == (name[:3] != "cnv" and a_bits == 1)
 
 
 def test_streamlined_graph_is_integer(qonnx_nets):

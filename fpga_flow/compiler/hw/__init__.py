@@ -8,18 +8,23 @@ from .base import (DOMAIN, HWCustomOp, Resources, make_hw_node, make_single_node
                    pack_words, unpack_words)
 from .labelselect import LabelSelect
 from .mvau import MVAU
+from .mvau_binary import BinaryMVAU
 from .pool import GlobalAccPool, StreamingMaxPool
 from .stream import StreamingDataWidthConverter, StreamingFIFO
 from .swg import ConvolutionInputGenerator
 from .thresholding import Thresholding
 from .upsample import UpsampleNearestNeighbour
 
+# layers with the MVAU interface (folding, weights, mem_mode): op types and their RTL modules
+MVAU_OP_TYPES = ("MVAU", "BinaryMVAU")
+MVAU_MODULES = ("mvau", "mvau_binary")
+
 HW_OP_TYPES = (
-    "MVAU", "ConvolutionInputGenerator", "StreamingMaxPool", "UpsampleNearestNeighbour",
+    "MVAU", "BinaryMVAU", "ConvolutionInputGenerator", "StreamingMaxPool", "UpsampleNearestNeighbour",
     "Thresholding", "GlobalAccPool", "LabelSelect", "StreamingFIFO", "StreamingDataWidthConverter",
 )
 
 __all__ = list(HW_OP_TYPES) + [
     "DOMAIN", "HWCustomOp", "Resources", "make_hw_node", "make_single_node_model",
-    "pack_words", "unpack_words", "HW_OP_TYPES",
+    "pack_words", "unpack_words", "HW_OP_TYPES", "MVAU_OP_TYPES", "MVAU_MODULES",
 ]

@@ -17,7 +17,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler import MVAU_WWIDTH_MAX
-from fpga_flow.compiler.hw import Resources
+from fpga_flow.compiler.hw import MVAU_OP_TYPES, Resources
 from fpga_flow.errors import FlowError
 
 RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
@@ -108,7 +108,7 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_
     """FINN SetFolding on every layer for ``target`` cycles (one pass)."""
     for n, op in ops:
         t = n.op_type
-        if t == "MVAU":
+        if t in MVAU_OP_TYPES:
             op.set_nodeattr("PE", 1)
             op.set_nodeattr("SIMD", 1)
             wb = op.weight_bits()
@@ -220,7 +220,7 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
     ops = hw_ops(model)
     budget = board.budget()
     hp = getattr(board, "axi_hp_width", 64)
-    mvaus = [(n, op) for n, op in ops if n.op_type == "MVAU"]
+    mvaus = [(n, op) for n, op in ops if n.op_type in MVAU_OP_TYPES]
 
     def assign_dsp():
         """Multipliers on DSP slices (resType=dsp) where they save the most LUTs, within the DSP budget."""

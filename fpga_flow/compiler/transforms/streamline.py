@@ -24,6 +24,7 @@ from qonnx.util.basic import qonnx_make_model
 from fpga_flow.compiler.hw.base import int_dtype_for_range
 from fpga_flow.errors import FlowError
 
+from .bipolar import bipolar_levels, bipolar_thresholds
 from .chain import F32, Step, compute_thresholds, eval_chain, quant_levels, slope_signs
 from .ir import MAX_EXACT, IntT, QConst, _attr, _Builder, _err, host_pre
 
@@ -51,6 +52,19 @@ class Streamline:
         if full.ndim == 4 and not np.array_equal(full, np.broadcast_to(v.reshape(1, -1, 1, 1), full.shape)):
             raise _err(node, "constant varies over H/W; only per-channel constants are supported")
         return v.astype(F32)
+
+    def _input_affine(self, node, t: IntT, padded: bool) -> tuple[np.float32, np.float32]:
+        """``(s, k)`` with ``f(int) = s·(int + k)``, per tensor (needed in front of a MatMul/Conv).
+        ``k ≠ 0`` only for a dequantization ``[add k, mul s]`` (a zero point, e.g. the 1/2 of a bipolar
+        bit) and without zero padding, which an offset integer could not represent."""
+        st = t.steps
+        if (len(st) == 2 and st[0].kind == "add" and st[1].kind == "mul" and np.asarray(st[0].a).size == 1
+                and np.asarray(st[1].a).size == 1 and float(st[0].a) != 0):
+            if padded:
+                raise _err(node, "zero padding of an input with a zero point (e.g. bipolar ±1) cannot be "
+                                 "represented by its integers; export the conv without padding")
+            return F32(st[1].a), F32(st[0].a)
+        return self._scalar_scale(node, t), F32(0)
 
     def _scalar_scale(self, node, t: IntT) -> np.float32:
         """The scalar s with f(int) = s*int (needed in front of a MatMul/Conv)."""
@@ -127,25 +141,40 @@ class Streamline:
             if op == "Constant":
                 consts[out] = numpy_helper.to_array(_attr(node, "value"))
                 continue
-            if op in ("Quant",):
+            if op in ("Quant", "BipolarQuant"):
                 x = ins[0]
-                if not all(i in consts for i in ins[1:4]):
+                bipolar = op == "BipolarQuant"
+                nparams = 1 if bipolar else 3
+                if not all(i in consts for i in ins[1:1 + nparams]):
                     raise _err(node, "quantizer scale/zero-point/bit-width must be constants")
-                scale, zp, bits = (np.asarray(consts[i], dtype=F32) for i in ins[1:4])
-                bits = int(bits)
-                signed, narrow = bool(_attr(node, "signed", 1)), bool(_attr(node, "narrow", 0))
-                rmode = _attr(node, "rounding_mode", b"ROUND")
-                rmode = rmode.decode() if isinstance(rmode, bytes) else rmode
-                if bits == 1 and signed:
-                    raise _err(node, "bipolar (1-bit signed) quantization is not supported (hls/SPEC.md)")
+                if bipolar:  # y = scale·(x >= 0 ? 1 : -1)
+                    scale, zp, bits = np.asarray(consts[ins[1]], dtype=F32), np.zeros((), F32), 1
+                    signed, narrow, rmode = True, False, "ROUND"
+                    if np.any(scale <= 0):
+                        raise _err(node, "bipolar quantizer with a non-positive scale")
+                else:
+                    scale, zp, bits = (np.asarray(consts[i], dtype=F32) for i in ins[1:4])
+                    bits = int(bits)
+                    signed, narrow = bool(_attr(node, "signed", 1)), bool(_attr(node, "narrow", 0))
+                    rmode = _attr(node, "rounding_mode", b"ROUND")
+                    rmode = rmode.decode() if isinstance(rmode, bytes) else rmode
+                    if bits == 1 and signed:
+                        raise _err(node, "1-bit signed Quant is not supported; export it as BipolarQuant")
                 if x in consts:
                     w = np.asarray(consts[x], dtype=F32)
-                    y = int_quant(w, scale, zp, F32(bits), signed, narrow, rmode)
-                    q = np.round(y / scale + zp).astype(np.int64)
+                    if bipolar:
+                        q = bipolar_levels(w)
+                        y = q * scale
+                    else:
+                        y = int_quant(w, scale, zp, F32(bits), signed, narrow, rmode)
+                        q = np.round(y / scale + zp).astype(np.int64)
                     qconsts[out] = QConst(q, scale, zp, bits, signed, narrow)
                     consts[out] = y.astype(F32)
                     continue
-                qmin, qmax = quant_levels(signed, narrow, bits)
+                qmin, qmax = (0, 1) if bipolar else quant_levels(signed, narrow, bits)
+                if bipolar:  # the bit b of v = (b - 1/2)·2s travels (module bipolar.py)
+                    scale = (2 * scale).astype(F32).reshape(() if scale.size == 1 else scale.shape)
+                    zp = np.full(scale.shape, 0.5, F32)
                 if x in pre:
                     if scale.size != 1 or zp.size != 1:
                         raise _err(node, "the input quantizer must have a per-tensor scale")
@@ -158,6 +187,7 @@ class Streamline:
                         "shape": list(nhwc), "datatype": idt, "pre_steps": [st.to_json() for st in pre[x]["steps"]],
                         "scale": float(scale), "zero_point": float(zp), "bits": bits,
                         "signed": signed, "narrow": narrow, "rounding_mode": rmode,
+                        **({"bipolar": True} if bipolar else {}),
                     }
                     b.dtypes["global_in"] = idt
                     ints[out] = IntT("global_in", nhwc, qmin, qmax, self._dq_steps(scale, zp), None)
@@ -169,8 +199,11 @@ class Streamline:
                 C = t.C
                 sc = self._chan_vec(node, scale, t, qshape[x])
                 z = self._chan_vec(node, zp, t, qshape[x])
-                T, qmin_ = compute_thresholds(t.steps, C, t.lo, t.hi, np.broadcast_to(sc, (C,)),
-                                              np.broadcast_to(z, (C,)), bits, signed, narrow, rmode)
+                if bipolar:
+                    T = bipolar_thresholds(t.steps, C, t.lo, t.hi)
+                else:
+                    T, qmin_ = compute_thresholds(t.steps, C, t.lo, t.hi, np.broadcast_to(sc, (C,)),
+                                                  np.broadcast_to(z, (C,)), bits, signed, narrow, rmode)
                 o = self._emit_mt(b, t, T, qmin, qmax, "act")
                 ints[out] = IntT(o, t.shape, qmin, qmax, self._dq_steps(sc, z), t.perm)
                 self.tensor_map[out] = {"tensor": o, "scale": np.asarray(sc, np.float64).ravel().tolist(),
@@ -326,7 +359,7 @@ class Streamline:
     def _conv(self, node, t, ins, consts, qconsts, b) -> IntT:
         if t.perm is not None:
             raise _err(node, "conv on a flattened tensor")
-        sx = self._scalar_scale(node, t)
+        sx, kx = self._input_affine(node, t, any(_attr(node, "pads", [0, 0, 0, 0])))
         wq = self._weights(node, ins[1], consts, qconsts)
         if int(_attr(node, "group", 1)) != 1:
             raise _err(node, "grouped/depthwise convolution is not supported")
@@ -352,14 +385,22 @@ class Streamline:
         Wm = Wq.transpose(2, 3, 1, 0).reshape(kh * kw * cin, cout)
         r = self._matmul(node, t, Wm, b, src, None, (1, oh, ow, cout))
         ws = np.broadcast_to(np.asarray(wq.scale, dtype=F32).reshape(-1), (cout,)) if np.asarray(wq.scale).size > 1 else np.asarray(wq.scale, F32).reshape(())
-        r.steps = [Step("mul", (sx * ws).astype(F32))]
+        r.steps = self._offset_steps(kx, Wm) + [Step("mul", (sx * ws).astype(F32))]
         if len(ins) > 2 and ins[2]:
             bias = np.asarray(consts[ins[2]], dtype=F32).reshape(-1)
             r.steps.append(Step("add", bias))
         return r
 
+    @staticmethod
+    def _offset_steps(k, Wm) -> list[Step]:
+        """Σ_i W[i,c]·(x_i + k) = acc_c + k·Σ_i W[i,c] (for a bipolar bit, k = −½: a half-integer,
+        exact in float32)."""
+        if k == 0:
+            return []
+        return [Step("add", (F32(k) * Wm.sum(axis=0)).astype(F32))]
+
     def _gemm(self, node, t, ins, consts, qconsts, b) -> IntT:
-        sx = self._scalar_scale(node, t)
+        sx, kx = self._input_affine(node, t, False)
         wq = self._weights(node, ins[1], consts, qconsts)
         Wq = wq.q
         ws = np.asarray(wq.scale, dtype=F32)
@@ -384,7 +425,7 @@ class Streamline:
             shp = b.init("shape", np.array([1, 1, 1, K], dtype=np.int64))
             b.node("Reshape", [t.name, shp], [src])
         r = self._matmul(node, t, Wq, b, src, None, (1, 1, 1, N))
-        r.steps = [Step("mul", (sx * ws).astype(F32))]
+        r.steps = self._offset_steps(kx, Wq) + [Step("mul", (sx * ws).astype(F32))]
         alpha, beta = float(_attr(node, "alpha", 1.0)), float(_attr(node, "beta", 1.0))
         if alpha != 1.0:
             r.steps.append(Step("mul", np.asarray(alpha, F32)))

@@ -12,6 +12,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler.hw import make_hw_node
+from fpga_flow.compiler.hw.mvau_binary import is_bipolar_matrix
 from fpga_flow.errors import FlowError
 
 
@@ -99,7 +100,9 @@ class ToHW:
                     out = mt.output[0]
                 else:
                     kw["outputDataType"] = dt(n.output[0])
-                new_nodes.append(make_hw_node("MVAU", x, out, name("MVAU"), **kw))
+                # ±1 weights: the multiplier-free BinaryMVAU (XNOR-popcount or add/subtract)
+                kind = "BinaryMVAU" if is_bipolar_matrix(W) else "MVAU"
+                new_nodes.append(make_hw_node(kind, x, out, name(kind), **kw))
             elif op == "MultiThreshold":
                 shape = model.get_tensor_shape(x)
                 T = self._full_thresholds(n, model.get_initializer(n.input[1]), shape[-1])
