@@ -13,6 +13,9 @@
 // lines of WEIGHT_FILE, NF*SF per input vector, repeated for every vector) arrive on the
 // extra AXI-stream s_axis_w (tie its tvalid to 0 when EXT_WEIGHTS = 0).
 // RES_DSP = 1 (resType=dsp): multipliers meant for DSP slices, 0: for LUTs.
+// DSP_PACK = K >= 2 (with RES_DSP = 1): one DSP slice per K PEs and input lane (hls/dsp_pack.v): the
+// K products of offset weights w + 2^(W_BITS-1) go through the adder trees and each tree subtracts
+// 2^(W_BITS-1) * sum(x) (one shared tree over the input lanes), exact modulo 2^TSW.
 module mvau #(
     parameter MW = 4,
     parameter MH = 4,
@@ -28,7 +31,8 @@ module mvau #(
     parameter WEIGHT_FILE = "",
     parameter THRESH_FILE = "",
     parameter EXT_WEIGHTS = 0,
-    parameter RES_DSP = 0
+    parameter RES_DSP = 0,
+    parameter DSP_PACK = 1
 ) (
     input  wire                                         ap_clk,
     input  wire                                         ap_rst_n,
@@ -55,7 +59,9 @@ module mvau #(
     // exact product width: x (IN_BITS, unsigned or signed) times w (W_BITS, signed) fits
     // IN_BITS+W_BITS. On DSPs (RES_DSP = 1) one more bit: Yosys maps a multiplier to a DSP slice
     // only when its product is at least 9 bits wide.
+    localparam PACKED = (RES_DSP != 0) && (DSP_PACK > 1);
     localparam PW = IN_BITS + W_BITS + ((RES_DSP != 0) ? 1 : 0);
+    localparam NG = (PE + DSP_PACK - 1) / DSP_PACK;              // DSP slices per input lane when packed
     localparam TSW = PW + ((SIMD > 1) ? $clog2(SIMD) : 0);    // adder tree output width
     localparam TREE_REG_AT = 16;                                // subtree size registered in big trees
     localparam TREE_LAT = (SIMD > TREE_REG_AT) ? 1 : 0;
@@ -127,21 +133,60 @@ module mvau #(
 
     // ---- stage M: PE x SIMD products (exact width, registered) ----
     wire [XWORD-1:0] x = a_src ? xb_q : xi_q;
-    reg [PE*SIMD*PW-1:0] prod_q;
+    wire [PE*SIMD*PW-1:0] prod_q;
     reg m_valid, m_first, m_last;
     reg [NFW-1:0] m_nf;
-    genvar gp, gs;
-    generate
+    genvar gp, gs, gk;
+    generate if (PACKED) begin : g_packed
+        // NG slices per lane, each K = DSP_PACK PEs; fields past PE get w = -2^(W_BITS-1) (w' = 0)
+        for (gp = 0; gp < NG; gp = gp + 1) begin : g_grp
+            for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_simd
+                wire [DSP_PACK*W_BITS-1:0] wg;
+                wire [DSP_PACK*PW-1:0] pg;
+                for (gk = 0; gk < DSP_PACK; gk = gk + 1) begin : g_k
+                    if (gp*DSP_PACK + gk < PE) begin : g_w
+                        assign wg[gk*W_BITS +: W_BITS] = w_q[((gp*DSP_PACK + gk)*SIMD + gs)*W_BITS +: W_BITS];
+                        assign prod_q[((gp*DSP_PACK + gk)*SIMD + gs)*PW +: PW] = pg[gk*PW +: PW];
+                    end else begin : g_pad
+                        assign wg[gk*W_BITS +: W_BITS] = {1'b1, {(W_BITS - 1){1'b0}}};
+                    end
+                end
+                dsp_pack #(.K(DSP_PACK), .W_BITS(W_BITS), .IN_BITS(IN_BITS), .IN_SIGNED(IN_SIGNED), .PW(PW)) u_mul
+                    (.clk(ap_clk), .en(en), .w(wg), .x(x[gs*IN_BITS +: IN_BITS]), .p(pg));
+            end
+        end
+    end else begin : g_unpacked
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
             for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_simd
                 wire signed [XW-1:0] xs = {(IN_SIGNED != 0) ? x[gs*IN_BITS + IN_BITS - 1] : 1'b0,
                                            x[gs*IN_BITS +: IN_BITS]};
                 wire signed [W_BITS-1:0] ws = w_q[(gp*SIMD + gs)*W_BITS +: W_BITS];
                 (* use_dsp = (RES_DSP != 0) ? "yes" : "no" *) wire signed [PW-1:0] pr = xs * ws;
-                always @(posedge ap_clk) if (en) prod_q[(gp*SIMD + gs)*PW +: PW] <= pr;
+                reg [PW-1:0] pr_q;
+                always @(posedge ap_clk) if (en) pr_q <= pr;
+                assign prod_q[(gp*SIMD + gs)*PW +: PW] = pr_q;
             end
         end
-    endgenerate
+    end endgenerate
+
+    // packed: 2^(W_BITS-1) * sum of the input lanes, subtracted from every PE's tree (same latency)
+    wire [TSW-1:0] xsum;
+    generate if (PACKED) begin : g_xsum
+        localparam XSW = XW + ((SIMD > 1) ? $clog2(SIMD) : 0);
+        reg [XWORD-1:0] x_q;
+        wire [SIMD*XW-1:0] xl;
+        wire [XSW-1:0] xt;
+        for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_xl
+            assign xl[gs*XW +: XW] = {(IN_SIGNED != 0) ? x_q[gs*IN_BITS + IN_BITS - 1] : 1'b0, x_q[gs*IN_BITS +: IN_BITS]};
+        end
+        always @(posedge ap_clk) if (en) x_q <= x;
+        add_tree #(.N(SIMD), .IN_W(XW), .OUT_W(XSW), .REG_AT(TREE_REG_AT)) u_xtree
+            (.clk(ap_clk), .en(en), .in(xl), .out(xt));
+        wire signed [TSW-1:0] xt_x = $signed(xt);
+        assign xsum = xt_x << (W_BITS - 1);
+    end else begin : g_noxsum
+        assign xsum = {TSW{1'b0}};
+    end endgenerate
 
     // ---- stage P: one adder tree per PE (registered; trees of more than TREE_REG_AT inputs
     // also register their subtrees of TREE_REG_AT inputs: one more stage, shorter paths) ----
@@ -153,7 +198,7 @@ module mvau #(
             wire [TSW-1:0] t;
             add_tree #(.N(SIMD), .IN_W(PW), .OUT_W(TSW), .REG_AT(TREE_REG_AT)) u_tree
                 (.clk(ap_clk), .en(en), .in(prod_q[gp*SIMD*PW +: SIMD*PW]), .out(t));
-            always @(posedge ap_clk) if (en) tsum_q[gp*TSW +: TSW] <= t;
+            always @(posedge ap_clk) if (en) tsum_q[gp*TSW +: TSW] <= t - xsum;
         end
     endgenerate
 

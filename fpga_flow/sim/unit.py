@@ -10,7 +10,7 @@ import numpy as np
 from fpga_flow.sim import verilator as vl
 
 # modules that instantiate others
-_DEPS = {"mvau": ["thresh_core", "add_tree"], "thresholding": ["thresh_core"]}
+_DEPS = {"mvau": ["thresh_core", "add_tree", "dsp_pack"], "thresholding": ["thresh_core"]}
 
 
 def hls_sources(modules) -> list[Path]:

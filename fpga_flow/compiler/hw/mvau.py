@@ -11,6 +11,20 @@ from qonnx.core.datatype import DataType
 from .base import (HWCustomOp, Resources, multithreshold_count, pack_words,
                    signed_bits_for_range, threshold_memory)
 
+# DSP48E1 multiplier ports (signed): A 25 bits, B 18 bits. DSP48E2's A is 27 bits; the packing uses
+# 25 on both families (27 would add a product only at <= 2-bit operands).
+DSP_A_BITS = 25
+DSP_B_BITS = 18
+
+
+def max_dsp_pack(w_bits: int, in_bits: int, a_bits: int = DSP_A_BITS, b_bits: int = DSP_B_BITS) -> int:
+    """Products of one DSP slice in hls/dsp_pack.v: K offset (unsigned) weights in fields of
+    S = w_bits + in_bits bits of the A operand, (K-1)·S + w_bits + 1 <= a_bits, the input on B
+    (signed or unsigned, in_bits + 1 <= b_bits). 1 when nothing packs (or the input is too wide)."""
+    if in_bits + 1 > b_bits or w_bits + 1 > a_bits:
+        return 1
+    return max(1, (a_bits - 1 - w_bits) // (w_bits + in_bits) + 1)
+
 
 @dataclass
 class MVAUAttrs:
@@ -33,6 +47,9 @@ class MVAUAttrs:
     mem_mode: str = "internal_decoupled"
     ram_style: str = "auto"
     resType: str = "lut"
+    # products per DSP slice with resType=dsp (hls/dsp_pack.v): 0 = as many as the widths allow
+    # (max_dsp_pack), 1 = one product per slice
+    dsp_pack: int = 0
 
 
 class MVAU(HWCustomOp):
@@ -130,9 +147,28 @@ class MVAU(HWCustomOp):
             return DataType[f"INT{self.acc_bits()}"]
         return DataType[self.get_nodeattr("outputDataType")]
 
+    def products_per_dsp(self) -> int:
+        """K of hls/dsp_pack.v (1 = unpacked); 0 when the multipliers are in LUTs."""
+        if self.get_nodeattr("resType") != "dsp":
+            return 0
+        k_max = max_dsp_pack(self.weight_bits(), self.input_datatype().bitwidth())
+        k = self.get_nodeattr("dsp_pack")
+        return k_max if k <= 0 else min(k, k_max)
+
+    def dsp_count(self) -> int:
+        k = self.products_per_dsp()
+        if k == 0:
+            return 0
+        a = self.attrs
+        return math.ceil(a.PE / k) * a.SIMD
+
     def check_folding(self):
         a = self.attrs
         errs = []
+        k_max = max_dsp_pack(self.weight_bits(), self.input_datatype().bitwidth())
+        if a.resType == "dsp" and a.dsp_pack > k_max:
+            errs.append(f"dsp_pack={a.dsp_pack} exceeds the {k_max} products of W{self.weight_bits()}"
+                        f"A{self.input_datatype().bitwidth()} per DSP slice")
         if a.MW % a.SIMD:
             errs.append(f"MW={a.MW} not divisible by SIMD={a.SIMD}")
         if a.MH % a.PE:
@@ -241,6 +277,7 @@ class MVAU(HWCustomOp):
             "WEIGHT_FILE": "weights.mem",
             "THRESH_FILE": "thresholds.mem" if self.has_activation() else "",
             "RES_DSP": int(a.resType == "dsp"),
+            "DSP_PACK": max(1, self.products_per_dsp()),
         }
 
     def weight_words(self) -> np.ndarray:
