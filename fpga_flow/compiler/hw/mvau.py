@@ -153,7 +153,7 @@ class MVAU(HWCustomOp):
             return 0
         k_max = max_dsp_pack(self.weight_bits(), self.input_datatype().bitwidth())
         k = self.get_nodeattr("dsp_pack")
-        return k_max if k <= 0 else min(k, k_max)
+        return max(1, min(self.get_nodeattr("PE"), k_max if k <= 0 else min(k, k_max)))
 
     def dsp_count(self) -> int:
         k = self.products_per_dsp()
