@@ -234,7 +234,10 @@ class MVAU(HWCustomOp):
         PE×SIMD from 1×1 to 16×4 and 1×64): per MAC a W×A multiplier (≈ 0.5·(W·A)^1.4 LUTs; none on
         a DSP) plus its share of the adder tree; per PE the accumulator and the binary-search
         thresholds (their LUTRAM read grows with the threshold memory depth up to 32 words); per
-        input lane the replay multiplexer. Weights in LUTRAM add 1 LUT per 64 bits."""
+        input lane the replay multiplexer. Weights in LUTRAM add 1 LUT per 64 bits.
+        Packed DSPs (hls/dsp_pack.v) add the shared tree of the input lanes and one subtractor per PE
+        (Yosys, W4A4 PE 6 SIMD 8: +369 LUTs over one product per DSP), and for signed inputs the
+        borrow fix of every field but the lowest of each slice (+175 at INT4)."""
         a = self.attrs
         P, Q, W = a.PE, a.SIMD, self.weight_bits()
         A = self.input_datatype().bitwidth()
@@ -247,20 +250,27 @@ class MVAU(HWCustomOp):
         c2 = 0
         if a.ram_style == "distributed" and a.mem_mode != "external":
             c2 = P * Q * W * math.ceil(self.wmem() / 64)
-        return 300 + P * Q * (mult + tree) + P * (thr + 1.2 * acc) + Q * A + c2
+        packing = 0.0
+        k = self.products_per_dsp()
+        if k > 1:
+            tsw = W + A + 1 + math.log2(Q)
+            packing = 2.7 * (Q * (A + 1 + math.log2(Q)) + P * tsw)
+            if self.input_datatype().signed():
+                packing += 0.6 * (P - math.ceil(P / k)) * Q * (W + A + 1)
+        return 300 + P * Q * (mult + tree) + P * (thr + 1.2 * acc) + Q * A + c2 + packing
 
     def resource_estimate(self):
         a = self.attrs
         W = self.weight_bits()
-        A = self.input_datatype().bitwidth()
-        dsp = a.PE * a.SIMD * math.ceil((W + A) / 48) if a.resType == "dsp" else 0
         # FF: pipeline registers of the MAC tree + accumulators + stream registers (simple model)
-        ff = a.PE * (a.SIMD * (W + A) + 2 * self.acc_bits()) + self.instream_width() + self.outstream_width()
+        ff = a.PE * (a.SIMD * (W + self.input_datatype().bitwidth()) + 2 * self.acc_bits()) + \
+            self.instream_width() + self.outstream_width()
         uram = 0
         if a.ram_style == "ultra" and a.mem_mode != "external":  # FINN: ceil(m/72)·ceil(ω/4096)
             m = a.PE * a.SIMD * W
             uram = math.ceil(m / 72) * math.ceil(self.wmem() / 4096)
-        return Resources(lut=self.lut_estimate(), ff=float(ff), dsp=dsp, bram18=self.bram_estimate(), uram=uram)
+        return Resources(lut=self.lut_estimate(), ff=float(ff), dsp=self.dsp_count(), bram18=self.bram_estimate(),
+                         uram=uram)
 
     # ----- RTL -----
     def rtl_parameters(self):

@@ -103,6 +103,28 @@ def fewest_mac_units(op, target: float, mvau_wwidth_max: int) -> None:
         op.set_nodeattr("PE", best[2])
 
 
+def fewest_dsp_slices(op, target: float, mvau_wwidth_max: int) -> tuple[int, int]:
+    """Set and return the (PE, SIMD) of a DSP MVAU (resType=dsp) with the fewest DSP slices,
+    ceil(PE/K)·SIMD for K products per slice, that meets ``target`` cycles; then the fewest MAC units,
+    then SIMD·W_BITS within ``mvau_wwidth_max``. With K > 1, PE in multiples of K fills the slices."""
+    MW, MH, V = op.get_nodeattr("MW"), op.get_nodeattr("MH"), op.V()
+    wb = op.weight_bits()
+    op.set_nodeattr("PE", MH)
+    k_max = max(1, op.products_per_dsp())  # the most products per slice (capped by PE, here MH)
+    best = None
+    for s_ in divisors(MW):
+        for p_ in divisors(MH):
+            if (MW // s_) * (MH // p_) * V <= target:
+                key = (math.ceil(p_ / min(p_, k_max)) * s_, s_ * p_, s_ * wb > mvau_wwidth_max)
+                if best is None or key < best[0]:
+                    best = (key, p_, s_)
+    if best is None:
+        raise FlowError(f"layer {op.onnx_node.name}: no folding meets {target:.0f} cycles")
+    op.set_nodeattr("PE", best[1])
+    op.set_nodeattr("SIMD", best[2])
+    return best[1], best[2]
+
+
 def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_hp_width: int = 64,
                 budget: dict | None = None) -> None:
     """FINN SetFolding on every layer for ``target`` cycles (one pass)."""
@@ -216,20 +238,27 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
     mvaus = [(n, op) for n, op in ops if n.op_type == "MVAU"]
 
     def assign_dsp():
-        """Multipliers on DSP slices (resType=dsp) where they save the most LUTs, within the DSP budget."""
+        """Multipliers on DSP slices (resType=dsp) where they save the most LUTs per slice, within the
+        DSP budget; a DSP layer takes the folding with the fewest slices at its rate (packed products)."""
         cands = []
         for n, op in mvaus:
             op.set_nodeattr("resType", "lut")
             lut_l = op.resource_estimate().lut
+            lut_fold = (op.get_nodeattr("PE"), op.get_nodeattr("SIMD"))
             op.set_nodeattr("resType", "dsp")
+            dsp_fold = fewest_dsp_slices(op, op.exp_cycles(), mvau_wwidth_max)
             r_d = op.resource_estimate()
             op.set_nodeattr("resType", "lut")
+            op.set_nodeattr("PE", lut_fold[0])
+            op.set_nodeattr("SIMD", lut_fold[1])
             if r_d.dsp > 0 and lut_l > r_d.lut:
-                cands.append(((lut_l - r_d.lut) / r_d.dsp, r_d.dsp, op))
+                cands.append(((lut_l - r_d.lut) / r_d.dsp, r_d.dsp, op, dsp_fold))
         used = 0
-        for _, d, op in sorted(cands, key=lambda c: -c[0]):
+        for _, d, op, dsp_fold in sorted(cands, key=lambda c: -c[0]):
             if used + d <= budget.get("dsp", 0) * budget_fraction:
                 op.set_nodeattr("resType", "dsp")
+                op.set_nodeattr("PE", dsp_fold[0])
+                op.set_nodeattr("SIMD", dsp_fold[1])
                 used += d
 
     def fold_once(target):
