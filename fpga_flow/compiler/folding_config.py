@@ -18,7 +18,7 @@ from qonnx.custom_op.registry import getCustomOp
 from fpga_flow.errors import FlowError
 
 FOLD_ATTRS = {
-    "MVAU": ("PE", "SIMD", "mem_mode", "ram_style", "resType", "dsp_pack"),
+    "MVAU": ("PE", "SIMD", "mem_mode", "ram_style", "resType", "dsp_pack", "lut_mac"),
     "ConvolutionInputGenerator": ("SIMD", "ram_style", "parallel_window"),
     "Thresholding": ("PE",),
     "StreamingMaxPool": ("PE",),

@@ -15,6 +15,7 @@ from .base import (HWCustomOp, Resources, multithreshold_count, pack_words,
 # 25 on both families (27 would add a product only at <= 2-bit operands).
 DSP_A_BITS = 25
 DSP_B_BITS = 18
+LUT_MACS = ("multiplier", "bitplane")
 
 
 def max_dsp_pack(w_bits: int, in_bits: int, a_bits: int = DSP_A_BITS, b_bits: int = DSP_B_BITS) -> int:
@@ -50,6 +51,9 @@ class MVAUAttrs:
     # products per DSP slice with resType=dsp (hls/dsp_pack.v): 0 = as many as the widths allow
     # (max_dsp_pack), 1 = one product per slice
     dsp_pack: int = 0
+    # MACs on LUTs (resType=lut): "multiplier" (a W×A multiplier per product, then the adder tree) or
+    # "bitplane" (per input bit an adder tree of AND-gated weights, hls/mvau.v LUT_BITPLANE)
+    lut_mac: str = "multiplier"
 
 
 class MVAU(HWCustomOp):
@@ -165,6 +169,8 @@ class MVAU(HWCustomOp):
     def check_folding(self):
         a = self.attrs
         errs = []
+        if a.lut_mac not in LUT_MACS:
+            errs.append(f"lut_mac={a.lut_mac!r} is not one of {', '.join(LUT_MACS)}")
         k_max = max_dsp_pack(self.weight_bits(), self.input_datatype().bitwidth())
         if a.resType == "dsp" and a.dsp_pack > k_max:
             errs.append(f"dsp_pack={a.dsp_pack} exceeds the {k_max} products of W{self.weight_bits()}"
@@ -288,6 +294,7 @@ class MVAU(HWCustomOp):
             "THRESH_FILE": "thresholds.mem" if self.has_activation() else "",
             "RES_DSP": int(a.resType == "dsp"),
             "DSP_PACK": max(1, self.products_per_dsp()),
+            "LUT_BITPLANE": int(a.resType != "dsp" and a.lut_mac == "bitplane"),
         }
 
     def weight_words(self) -> np.ndarray:

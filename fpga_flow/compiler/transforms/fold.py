@@ -21,6 +21,8 @@ from fpga_flow.compiler.hw import Resources
 from fpga_flow.errors import FlowError
 
 RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
+# weights of one MVAU in LUTRAM at most this share of the board's LUTs (choose_ram_style keeps 1 %)
+LUTRAM_LAYER_SHARE = 0.04
 
 
 def divisors(n: int) -> list[int]:
@@ -125,6 +127,45 @@ def fewest_dsp_slices(op, target: float, mvau_wwidth_max: int) -> tuple[int, int
     return best[1], best[2]
 
 
+def board_share(r: Resources, budget: dict) -> float:
+    """Sum over LUT, DSP and BRAM of the fraction of the board ``r`` takes."""
+    return sum(getattr(r, k) / max(budget.get(k, 0), 1) for k in ("lut", "dsp", "bram18"))
+
+
+def cheapest_mvau_folding(op, target: float, budget: dict | None, unit_slack: float = 1.25) -> None:
+    """Among the (PE, SIMD) meeting ``target`` with at most ``unit_slack`` times the fewest MAC units,
+    and weights in BRAM or LUTRAM, the one taking the smallest share of the board (board_share) when
+    that is smaller than the current one's: a few more units can make the weight memory fit its
+    BRAMs (depth just over 512 doubles them; 9 words deep wastes them). Keeps SIMD·W_BITS as is
+    when that is within the soft limit."""
+    if budget is None or op.get_nodeattr("mem_mode") == "external" or op.exp_cycles() > target:
+        return
+    MW, MH, V = op.get_nodeattr("MW"), op.get_nodeattr("MH"), op.V()
+    cands = [(s_, p_) for s_ in divisors(MW) for p_ in divisors(MH) if (MW // s_) * (MH // p_) * V <= target]
+    umin = min(s_ * p_ for s_, p_ in cands)
+    cur = (op.get_nodeattr("SIMD"), op.get_nodeattr("PE"), op.get_nodeattr("ram_style"))
+    best = (board_share(op.resource_estimate(), budget), cur)
+    for s_, p_ in cands:
+        if s_ * p_ > unit_slack * umin:
+            continue
+        op.set_nodeattr("SIMD", s_)
+        op.set_nodeattr("PE", p_)
+        for style in ("auto", "distributed"):
+            op.set_nodeattr("ram_style", style)
+            r = op.resource_estimate()
+            if style == "distributed":
+                if (r.lut - lut_auto) > LUTRAM_LAYER_SHARE * budget.get("lut", 0):
+                    continue
+            else:
+                lut_auto = r.lut
+            c = board_share(r, budget)
+            if c < best[0] * 0.999:
+                best = (c, (s_, p_, style))
+    op.set_nodeattr("SIMD", best[1][0])
+    op.set_nodeattr("PE", best[1][1])
+    op.set_nodeattr("ram_style", best[1][2])
+
+
 def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_hp_width: int = 64,
                 budget: dict | None = None) -> None:
     """FINN SetFolding on every layer for ``target`` cycles (one pass)."""
@@ -156,6 +197,7 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_
                 _walk(op, "SIMD", op.get_nodeattr("MW"), target)
             fewest_mac_units(op, target, mvau_wwidth_max)
             choose_ram_style(op, budget)
+            cheapest_mvau_folding(op, target, budget)
         elif t == "ConvolutionInputGenerator":
             op.set_nodeattr("parallel_window", 0)
             op.set_nodeattr("SIMD", 1)
