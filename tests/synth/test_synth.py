@@ -280,8 +280,9 @@ def test_negative_parameter_reaches_yosys(tmp_path):
 
 
 @needs_yosys
-@pytest.mark.parametrize("pe,simd,res_type", [(4, 16, "lut"), (2, 8, "dsp")])
-def test_mvau_lut_model_tracks_yosys(tmp_path, pe, simd, res_type):
+@pytest.mark.parametrize("pe,simd,res_type,lut_mac", [(4, 16, "lut", "multiplier"), (2, 8, "dsp", "multiplier"),
+                                                     (4, 16, "lut", "bitplane")])
+def test_mvau_lut_model_tracks_yosys(tmp_path, pe, simd, res_type, lut_mac):
     """The MVAU's LUT estimate (what folding packs the board with) stays within 25 % of what Yosys
     maps hls/mvau.v to, LUT multipliers and DSP multipliers alike; DSP counts are exact (the DSP case
     packs 2 products per slice, hls/dsp_pack.v: 8 slices for 16 products)."""
@@ -295,7 +296,7 @@ def test_mvau_lut_model_tracks_yosys(tmp_path, pe, simd, res_type):
     mw, mh = 288, 64
     node = make_hw_node("MVAU", "x", "y", name="MVAU_0", MW=mw, MH=mh, PE=pe, SIMD=simd, numInputVectors=[1, 4, 4],
                         inputDataType="UINT4", weightDataType="INT4", outputDataType="UINT4", resType=res_type,
-                        weights=rng.integers(-8, 8, (mw, mh)),
+                        lut_mac=lut_mac, weights=rng.integers(-8, 8, (mw, mh)),
                         thresholds=np.sort(rng.integers(-300, 300, (mh, 15)), axis=1))
     op = MVAU(node)
     params = op.rtl_parameters()

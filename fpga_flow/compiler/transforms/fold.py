@@ -18,6 +18,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler import MVAU_WWIDTH_MAX
 from fpga_flow.compiler.hw import Resources
+from fpga_flow.compiler.hw.mvau import LUT_MACS
 from fpga_flow.errors import FlowError
 
 RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
@@ -127,6 +128,17 @@ def fewest_dsp_slices(op, target: float, mvau_wwidth_max: int) -> tuple[int, int
     return best[1], best[2]
 
 
+def cheapest_lut_mac(op) -> None:
+    """The LUT MAC style (multiplier | bitplane) with the fewer estimated LUTs."""
+    best = None
+    for style in LUT_MACS:
+        op.set_nodeattr("lut_mac", style)
+        lut = op.resource_estimate().lut
+        if best is None or lut < best[0]:
+            best = (lut, style)
+    op.set_nodeattr("lut_mac", best[1])
+
+
 def board_share(r: Resources, budget: dict) -> float:
     """Sum over LUT, DSP and BRAM of the fraction of the board ``r`` takes."""
     return sum(getattr(r, k) / max(budget.get(k, 0), 1) for k in ("lut", "dsp", "bram18"))
@@ -197,6 +209,7 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_
                 _walk(op, "SIMD", op.get_nodeattr("MW"), target)
             fewest_mac_units(op, target, mvau_wwidth_max)
             choose_ram_style(op, budget)
+            cheapest_lut_mac(op)
             cheapest_mvau_folding(op, target, budget)
         elif t == "ConvolutionInputGenerator":
             op.set_nodeattr("parallel_window", 0)
@@ -254,7 +267,7 @@ def hard_limit(ops, mc: int, mvau_wwidth_max: int, hp: int) -> str:
     worst, wname, wop = 0, "", None
     for n, op in ops:
         types = op.get_nodeattr_types()
-        saved = {a: op.get_nodeattr(a) for a in ("PE", "SIMD", "ram_style", "parallel_window") if a in types}
+        saved = {a: op.get_nodeattr(a) for a in ("PE", "SIMD", "ram_style", "parallel_window", "lut_mac") if a in types}
         set_folding([(n, op)], 0.5, mvau_wwidth_max, hp)
         c = op.exp_cycles()
         for a, v in saved.items():
