@@ -68,7 +68,8 @@ def main() -> int:
             "steps": {n: round(s, 2) for n, _, _, s in r.steps},
             "fps_estimate": round(t["fps"], 2), "cycles_per_frame": t["cycles_per_frame"],
             "slowest_layer": t["slowest_layer"], "utilization": t["utilization"],
-            "external_weights": t["external_weights"], "target_60s_met": dt <= 60.0,
+            "external_weights": t["external_weights"], "roofline": t.get("roofline"),
+            "target_60s_met": dt <= 60.0,
         }), flush=True)
         if a.verify:
             verify(work / f"{a.model}-{b}", q)

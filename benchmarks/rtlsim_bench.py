@@ -23,19 +23,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def roofline(build_dir: Path, clock_mhz: float) -> dict:
+def roofline(build_dir: Path, board: str) -> dict:
+    """MAC units (packed DSP products counted) and the board's physical bound (fpga_flow.compiler.roofline)."""
     from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.custom_op.registry import getCustomOp
 
-    m = ModelWrapper(str(build_dir / "dataflow.onnx"))
-    units = macs = 0
-    for n in m.graph.node:
-        if n.op_type == "MVAU":
-            op = getCustomOp(n)
-            units += op.get_nodeattr("PE") * op.get_nodeattr("SIMD")
-            macs += op.get_nodeattr("MW") * op.get_nodeattr("MH") * op.V()
-    return {"mac_units": units, "macs_per_frame": macs,
-            "roofline_fps": clock_mhz * 1e6 * units / macs if macs else None}
+    from fpga_flow.boards import load_board
+    from fpga_flow.compiler.roofline import mac_roofline
+
+    return mac_roofline(ModelWrapper(str(build_dir / "dataflow.onnx")), load_board(board))
 
 
 def cpu_baseline(a, out: Path, repeats: int) -> dict:
@@ -125,7 +120,7 @@ def main() -> None:
     res = run_design(design, x, opt=a.opt)
     from qonnx.core.modelwrapper import ModelWrapper
     ref = execute_hw_graph(ModelWrapper(str(out / "dataflow.onnx")), x)
-    rf = roofline(out, clk)
+    rf = roofline(out, a.board)
     cpf = res.cycles_per_frame
     rec = {
         "model": a.model, "size": a.size, "board": a.board, "clock_mhz": clk,

@@ -13,6 +13,13 @@
 // lines of WEIGHT_FILE, NF*SF per input vector, repeated for every vector) arrive on the
 // extra AXI-stream s_axis_w (tie its tvalid to 0 when EXT_WEIGHTS = 0).
 // RES_DSP = 1 (resType=dsp): multipliers meant for DSP slices, 0: for LUTs.
+// LUT_BITPLANE = 1 (with RES_DSP = 0): no multipliers. Per PE and input bit b, the sum over the lanes
+// of (x_s[b] ? w_s : 0) (the AND sits in the first adder level's LUTs, registered), one adder tree
+// per bit plane of W_BITS+1-bit pairs, then sum_b 2^b * plane_b (the MSB plane negative for signed
+// inputs): about IN_BITS*(W_BITS+1) LUTs per MAC instead of a multiplier plus a wider tree leaf.
+// DSP_PACK = K >= 2 (with RES_DSP = 1): one DSP slice per K PEs and input lane (hls/dsp_pack.v): the
+// K products of offset weights w + 2^(W_BITS-1) go through the adder trees and each tree subtracts
+// 2^(W_BITS-1) * sum(x) (one shared tree over the input lanes), exact modulo 2^TSW.
 module mvau #(
     parameter MW = 4,
     parameter MH = 4,
@@ -28,7 +35,9 @@ module mvau #(
     parameter WEIGHT_FILE = "",
     parameter THRESH_FILE = "",
     parameter EXT_WEIGHTS = 0,
-    parameter RES_DSP = 0
+    parameter RES_DSP = 0,
+    parameter DSP_PACK = 1,
+    parameter LUT_BITPLANE = 0
 ) (
     input  wire                                         ap_clk,
     input  wire                                         ap_rst_n,
@@ -55,7 +64,13 @@ module mvau #(
     // exact product width: x (IN_BITS, unsigned or signed) times w (W_BITS, signed) fits
     // IN_BITS+W_BITS. On DSPs (RES_DSP = 1) one more bit: Yosys maps a multiplier to a DSP slice
     // only when its product is at least 9 bits wide.
+    localparam PACKED = (RES_DSP != 0) && (DSP_PACK > 1);
     localparam PW = IN_BITS + W_BITS + ((RES_DSP != 0) ? 1 : 0);
+    localparam NG = (PE + DSP_PACK - 1) / DSP_PACK;              // DSP slices per input lane when packed
+    localparam BITPLANE = (RES_DSP == 0) && (LUT_BITPLANE != 0);
+    localparam NH = (SIMD + 1) / 2;                             // bit-plane pairs per PE and plane
+    localparam L1W = W_BITS + 1;
+    localparam BTW = L1W + ((NH > 1) ? $clog2(NH) : 0);         // bit-plane tree output width
     localparam TSW = PW + ((SIMD > 1) ? $clog2(SIMD) : 0);    // adder tree output width
     localparam TREE_REG_AT = 16;                                // subtree size registered in big trees
     localparam TREE_LAT = (SIMD > TREE_REG_AT) ? 1 : 0;
@@ -127,21 +142,81 @@ module mvau #(
 
     // ---- stage M: PE x SIMD products (exact width, registered) ----
     wire [XWORD-1:0] x = a_src ? xb_q : xi_q;
-    reg [PE*SIMD*PW-1:0] prod_q;
+    wire [PE*SIMD*PW-1:0] prod_q;
+    wire [PE*IN_BITS*NH*L1W-1:0] l1;                             // bit-plane first level (LUT_BITPLANE)
     reg m_valid, m_first, m_last;
     reg [NFW-1:0] m_nf;
-    genvar gp, gs;
-    generate
+    genvar gp, gs, gk;
+    generate if (PACKED) begin : g_packed
+        // NG slices per lane, each K = DSP_PACK PEs; fields past PE get w = -2^(W_BITS-1) (w' = 0)
+        for (gp = 0; gp < NG; gp = gp + 1) begin : g_grp
+            for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_simd
+                wire [DSP_PACK*W_BITS-1:0] wg;
+                wire [DSP_PACK*PW-1:0] pg;
+                for (gk = 0; gk < DSP_PACK; gk = gk + 1) begin : g_k
+                    if (gp*DSP_PACK + gk < PE) begin : g_w
+                        assign wg[gk*W_BITS +: W_BITS] = w_q[((gp*DSP_PACK + gk)*SIMD + gs)*W_BITS +: W_BITS];
+                        assign prod_q[((gp*DSP_PACK + gk)*SIMD + gs)*PW +: PW] = pg[gk*PW +: PW];
+                    end else begin : g_pad
+                        assign wg[gk*W_BITS +: W_BITS] = {1'b1, {(W_BITS - 1){1'b0}}};
+                    end
+                end
+                dsp_pack #(.K(DSP_PACK), .W_BITS(W_BITS), .IN_BITS(IN_BITS), .IN_SIGNED(IN_SIGNED), .PW(PW)) u_mul
+                    (.clk(ap_clk), .en(en), .w(wg), .x(x[gs*IN_BITS +: IN_BITS]), .p(pg));
+            end
+        end
+    end else if (BITPLANE) begin : g_bitplane
+        // first adder level of every bit plane, registered: pairs of gated weights
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+            for (gk = 0; gk < IN_BITS; gk = gk + 1) begin : g_b
+                for (gs = 0; gs < NH; gs = gs + 1) begin : g_pair
+                    wire signed [L1W-1:0] w0 = $signed(w_q[(gp*SIMD + 2*gs)*W_BITS +: W_BITS]);
+                    wire signed [L1W-1:0] g0 = x[(2*gs)*IN_BITS + gk] ? w0 : {L1W{1'b0}};
+                    wire signed [L1W-1:0] g1;
+                    if (2*gs + 1 < SIMD) begin : g_two
+                        wire signed [L1W-1:0] w1 = $signed(w_q[(gp*SIMD + 2*gs + 1)*W_BITS +: W_BITS]);
+                        assign g1 = x[(2*gs + 1)*IN_BITS + gk] ? w1 : {L1W{1'b0}};
+                    end else begin : g_one
+                        assign g1 = {L1W{1'b0}};
+                    end
+                    reg [L1W-1:0] l1_q;
+                    always @(posedge ap_clk) if (en) l1_q <= g0 + g1;
+                    assign l1[((gp*IN_BITS + gk)*NH + gs)*L1W +: L1W] = l1_q;
+                end
+            end
+        end
+    end else begin : g_unpacked
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
             for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_simd
                 wire signed [XW-1:0] xs = {(IN_SIGNED != 0) ? x[gs*IN_BITS + IN_BITS - 1] : 1'b0,
                                            x[gs*IN_BITS +: IN_BITS]};
                 wire signed [W_BITS-1:0] ws = w_q[(gp*SIMD + gs)*W_BITS +: W_BITS];
                 (* use_dsp = (RES_DSP != 0) ? "yes" : "no" *) wire signed [PW-1:0] pr = xs * ws;
-                always @(posedge ap_clk) if (en) prod_q[(gp*SIMD + gs)*PW +: PW] <= pr;
+                reg [PW-1:0] pr_q;
+                always @(posedge ap_clk) if (en) pr_q <= pr;
+                assign prod_q[(gp*SIMD + gs)*PW +: PW] = pr_q;
             end
         end
-    endgenerate
+    end endgenerate
+
+    // packed: 2^(W_BITS-1) * sum of the input lanes, subtracted from every PE's tree (same latency)
+    wire [TSW-1:0] xsum;
+    generate if (PACKED) begin : g_xsum
+        localparam XSW = XW + ((SIMD > 1) ? $clog2(SIMD) : 0);
+        reg [XWORD-1:0] x_q;
+        wire [SIMD*XW-1:0] xl;
+        wire [XSW-1:0] xt;
+        for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_xl
+            assign xl[gs*XW +: XW] = {(IN_SIGNED != 0) ? x_q[gs*IN_BITS + IN_BITS - 1] : 1'b0, x_q[gs*IN_BITS +: IN_BITS]};
+        end
+        always @(posedge ap_clk) if (en) x_q <= x;
+        add_tree #(.N(SIMD), .IN_W(XW), .OUT_W(XSW), .REG_AT(TREE_REG_AT)) u_xtree
+            (.clk(ap_clk), .en(en), .in(xl), .out(xt));
+        wire signed [TSW-1:0] xt_x = $signed(xt);
+        assign xsum = xt_x << (W_BITS - 1);
+    end else begin : g_noxsum
+        assign xsum = {TSW{1'b0}};
+    end endgenerate
 
     // ---- stage P: one adder tree per PE (registered; trees of more than TREE_REG_AT inputs
     // also register their subtrees of TREE_REG_AT inputs: one more stage, shorter paths) ----
@@ -151,9 +226,29 @@ module mvau #(
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_tree
             wire [TSW-1:0] t;
-            add_tree #(.N(SIMD), .IN_W(PW), .OUT_W(TSW), .REG_AT(TREE_REG_AT)) u_tree
-                (.clk(ap_clk), .en(en), .in(prod_q[gp*SIMD*PW +: SIMD*PW]), .out(t));
-            always @(posedge ap_clk) if (en) tsum_q[gp*TSW +: TSW] <= t;
+            if (BITPLANE) begin : g_bp
+                // one tree per bit plane (subtrees registered at REG_AT/2 pairs: the same latency)
+                wire [IN_BITS*TSW-1:0] part;
+                for (gk = 0; gk < IN_BITS; gk = gk + 1) begin : g_b
+                    wire [BTW-1:0] tb;
+                    add_tree #(.N(NH), .IN_W(L1W), .OUT_W(BTW), .REG_AT(TREE_REG_AT / 2)) u_tree
+                        (.clk(ap_clk), .en(en), .in(l1[(gp*IN_BITS + gk)*NH*L1W +: NH*L1W]), .out(tb));
+                    wire signed [TSW-1:0] tbx = $signed(tb);
+                    wire [TSW-1:0] sh = tbx << gk;
+                    if (gk == 0) begin : g_first
+                        assign part[0 +: TSW] = sh;
+                    end else if (gk == IN_BITS - 1 && IN_SIGNED != 0) begin : g_neg
+                        assign part[gk*TSW +: TSW] = part[(gk-1)*TSW +: TSW] - sh;
+                    end else begin : g_pos
+                        assign part[gk*TSW +: TSW] = part[(gk-1)*TSW +: TSW] + sh;
+                    end
+                end
+                assign t = part[(IN_BITS-1)*TSW +: TSW];
+            end else begin : g_mul
+                add_tree #(.N(SIMD), .IN_W(PW), .OUT_W(TSW), .REG_AT(TREE_REG_AT)) u_tree
+                    (.clk(ap_clk), .en(en), .in(prod_q[gp*SIMD*PW +: SIMD*PW]), .out(t));
+            end
+            always @(posedge ap_clk) if (en) tsum_q[gp*TSW +: TSW] <= t - xsum;
         end
     endgenerate
 

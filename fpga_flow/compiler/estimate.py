@@ -8,6 +8,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler.hw import MVAU_OP_TYPES, Resources
+from fpga_flow.compiler.roofline import mac_roofline
 
 RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
 
@@ -28,11 +29,12 @@ def estimate(model: ModelWrapper, board) -> dict:
         d = {"name": n.name, "op_type": n.op_type, "rtl_module": op.rtl_module, "cycles": c,
              "resources": r.to_dict(), "instream_width": op.instream_width(),
              "outstream_width": op.outstream_width(), "source": "estimate"}
-        for a in ("PE", "SIMD", "mem_mode", "depth"):
+        for a in ("PE", "SIMD", "mem_mode", "depth", "resType"):
             if a in op.get_nodeattr_types():
                 d[a] = op.get_nodeattr(a)
         if n.op_type in MVAU_OP_TYPES:
             d["weight_bits"] = op.weight_bits_total()
+            d["products_per_dsp"] = op.products_per_dsp()
         layers.append(d)
     budget = board.budget()
     util = {k: (getattr(total, k) / budget[k] if budget.get(k) else (0.0 if getattr(total, k) == 0 else math.inf))
@@ -49,6 +51,7 @@ def estimate(model: ModelWrapper, board) -> dict:
             "utilization": {k: (round(v, 4) if math.isfinite(v) else None) for k, v in util.items()},
             "fits": all(v <= 1.0 for v in util.values()),
             "external_weights": [ly["name"] for ly in layers if ly.get("mem_mode") == "external"],
+            "roofline": mac_roofline(model, board),
         },
     }
 

@@ -18,7 +18,7 @@ from qonnx.custom_op.registry import getCustomOp
 from fpga_flow.errors import FlowError
 
 FOLD_ATTRS = {
-    "MVAU": ("PE", "SIMD", "mem_mode", "ram_style", "resType"),
+    "MVAU": ("PE", "SIMD", "mem_mode", "ram_style", "resType", "dsp_pack", "lut_mac"),
     "BinaryMVAU": ("PE", "SIMD", "mem_mode", "ram_style"),
     "ConvolutionInputGenerator": ("SIMD", "ram_style", "parallel_window"),
     "Thresholding": ("PE",),

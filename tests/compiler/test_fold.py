@@ -109,7 +109,7 @@ def test_fold_budget_too_small_even_folded(rng):
 
 def test_external_weights_when_bram_too_small(rng):
     b = board_with(bram18=0, bram36=0)
-    m, r = fold(hw_chain(rng, C=64), b)  # 576x24 weights: too big for cheap LUTRAM
+    m, r = fold(hw_chain(rng, C=64, F=96), b)  # 576x96 weights: over the LUTRAM share of one layer
     assert "MVAU_0" in r.external and any("external" in n for n in r.notes)
     op = getCustomOp(m.get_node_from_name("MVAU_0"))
     assert op.get_nodeattr("mem_mode") == "external"

@@ -224,8 +224,29 @@ def test_mvau_resource_model():
     op = op_of(m)
     lut_4x4 = r.lut
     op.set_nodeattr("resType", "dsp")
+    op.set_nodeattr("dsp_pack", 1)  # one product per DSP slice
     assert op.resource_estimate().lut < lut_4x4 - 4 * 4 * 20
     assert op.resource_estimate().dsp == 16
+    # W4A4: 3 products per slice (hls/dsp_pack.v), PE 4 -> groups of 3 and 1: 2 slices per lane
+    op.set_nodeattr("dsp_pack", 0)
+    assert op.products_per_dsp() == 3 and op.resource_estimate().dsp == 2 * 4
+    assert op.rtl_parameters()["DSP_PACK"] == 3
+    op.set_nodeattr("dsp_pack", 4)
+    assert op.check_folding() == ["dsp_pack=4 exceeds the 3 products of W4A4 per DSP slice"]
+    op.set_nodeattr("dsp_pack", 0)
     op.set_nodeattr("resType", "lut")
+    assert op.products_per_dsp() == 0 and op.resource_estimate().dsp == 0
     op.set_nodeattr("SIMD", 8)
     assert 4 * 4 * 30 < op.resource_estimate().lut - lut_4x4 < 4 * 4 * 60
+
+
+def test_max_dsp_pack_fits_the_dsp48_ports():
+    """K offset weights in fields of W+A bits, (K-1)(W+A) + W + 1 <= 25 (A port), A + 1 <= 18 (B port)."""
+    from fpga_flow.compiler.hw.mvau import max_dsp_pack
+
+    assert [max_dsp_pack(w, a) for w, a in ((4, 4), (8, 8), (2, 2), (4, 8), (3, 3), (1, 1))] == [3, 2, 6, 2, 4, 12]
+    assert max_dsp_pack(4, 17) == 1 and max_dsp_pack(24, 2) == 1  # input or weight too wide to pack
+    for w in range(1, 12):
+        for a in range(1, 17):
+            k = max_dsp_pack(w, a)
+            assert k == 1 or (k - 1) * (w + a) + w + 1 <= 25 < k * (w + a) + w + 1

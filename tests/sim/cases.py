@@ -24,11 +24,16 @@ def _thresholds(rng, ch: int, act_bits: int, lo: int, hi: int) -> np.ndarray:
     return np.sort(t, axis=1)
 
 
-def mvau(rng, *, MW, MH, PE, SIMD, V=(1, 3), idt="UINT4", wdt="INT4", act_bits=4, act_bias=0, res_type="lut"):
+def mvau(rng, *, MW, MH, PE, SIMD, V=(1, 3), idt="UINT4", wdt="INT4", act_bits=4, act_bias=0, res_type="lut",
+         dsp_pack=0, extreme=False, lut_mac="multiplier"):
+    """``extreme``: weights only the extreme values of their datatype (and 0, ±1)."""
     wd = DataType[wdt]
     W = rng.integers(int(wd.min()), int(wd.max()) + 1, (MW, MH))
+    if extreme:
+        W = rng.choice(sorted({int(wd.min()), int(wd.max()), 0, 1, -1 if wd.signed() else 0}), (MW, MH))
     kw = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, numInputVectors=list(V), inputDataType=idt,
-              weightDataType=wdt, weights=W, resType=res_type)
+              weightDataType=wdt, weights=W, resType=res_type, dsp_pack=dsp_pack,
+              lut_mac=lut_mac)
     if act_bits:
         probe = make_op("MVAU", **kw)
         lo, hi = probe.acc_range()
@@ -92,9 +97,24 @@ def reference(op, x: np.ndarray) -> np.ndarray:
 # fast set: (name, builder, kwargs); one Verilator build each
 FAST = [
     ("mvau_act", mvau, dict(MW=12, MH=8, PE=2, SIMD=3, V=(1, 2, 2))),
-    ("mvau_dsp_signed_in", mvau, dict(MW=6, MH=4, PE=2, SIMD=3, V=(1, 2), idt="INT4", wdt="INT3", res_type="dsp")),
+    ("mvau_dsp_signed_in", mvau, dict(MW=6, MH=4, PE=2, SIMD=3, V=(1, 2), idt="INT4", wdt="INT3", res_type="dsp",
+                                      dsp_pack=1)),
+    # several products per DSP slice (hls/dsp_pack.v): ragged last group, signed input, 6 products, big tree
+    ("mvau_dsp_packed", mvau, dict(MW=12, MH=8, PE=4, SIMD=3, V=(1, 2, 2), res_type="dsp")),
+    ("mvau_dsp_packed_signed_in", mvau, dict(MW=6, MH=6, PE=6, SIMD=2, V=(1, 3), idt="INT4", res_type="dsp",
+                                             extreme=True)),
+    ("mvau_dsp_packed_w2_noact", mvau, dict(MW=8, MH=7, PE=7, SIMD=4, V=(1, 2), idt="INT2", wdt="INT2",
+                                            act_bits=0, res_type="dsp", extreme=True)),
+    ("mvau_dsp_packed_tree_w8", mvau, dict(MW=34, MH=4, PE=2, SIMD=17, V=(1, 2), idt="UINT8", wdt="INT8",
+                                           res_type="dsp")),
     ("mvau_pipelined_tree", mvau, dict(MW=40, MH=6, PE=3, SIMD=20, V=(1, 3))),   # SIMD > 16: registered subtrees
     ("mvau_pipelined_tree_odd", mvau, dict(MW=33, MH=2, PE=1, SIMD=33, V=(1, 2), res_type="dsp")),
+    # bit-plane LUT MACs: signed input (negative MSB plane), odd SIMD, registered subtrees (SIMD > 16)
+    ("mvau_bitplane", mvau, dict(MW=12, MH=8, PE=2, SIMD=3, V=(1, 2, 2), lut_mac="bitplane", extreme=True)),
+    ("mvau_bitplane_signed_noact", mvau, dict(MW=8, MH=4, PE=4, SIMD=4, V=(1, 2), idt="INT4", wdt="INT3",
+                                              act_bits=0, lut_mac="bitplane")),
+    ("mvau_bitplane_tree", mvau, dict(MW=34, MH=4, PE=2, SIMD=17, V=(1, 2), idt="INT8", wdt="INT4",
+                                      lut_mac="bitplane")),
     ("mvau_noact_nf1", mvau, dict(MW=8, MH=4, PE=4, SIMD=2, V=(1,), idt="INT3", wdt="INT2", act_bits=0)),
     ("swg_k3s1p1", swg, dict(H=5, W=6, C=4, K=(3, 3), S=(1, 1), pad=(1, 1, 1, 1), SIMD=2)),
     ("swg_k3s2_asym", swg, dict(H=7, W=6, C=2, K=(3, 3), S=(2, 2), pad=(0, 1, 1, 0), SIMD=1, idt="INT3")),
@@ -127,6 +147,8 @@ def random_case(rng, kind: str):
         return mvau(rng, MW=MW, MH=MH, PE=div(MH), SIMD=div(MW), V=(1, int(rng.integers(1, 5))),
                     idt=str(rng.choice(["UINT2", "UINT4", "INT4", "UINT8", "INT8"])),
                     wdt=str(rng.choice(["INT2", "INT4", "INT8", "UINT3"])), act_bits=act,
+                    res_type=str(rng.choice(["lut", "dsp"])), extreme=bool(rng.random() < 0.3),
+                    lut_mac=str(rng.choice(["multiplier", "bitplane"])),
                     act_bias=int(-(1 << (act - 1))) if act and rng.random() < 0.3 else 0)
     if kind == "swg":
         C = int(rng.integers(1, 9))

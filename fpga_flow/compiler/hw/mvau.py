@@ -11,6 +11,21 @@ from qonnx.core.datatype import DataType
 from .base import (HWCustomOp, Resources, multithreshold_count, pack_words,
                    signed_bits_for_range, threshold_memory)
 
+# DSP48E1 multiplier ports (signed): A 25 bits, B 18 bits. DSP48E2's A is 27 bits; the packing uses
+# 25 on both families (27 would add a product only at <= 2-bit operands).
+DSP_A_BITS = 25
+DSP_B_BITS = 18
+LUT_MACS = ("multiplier", "bitplane")
+
+
+def max_dsp_pack(w_bits: int, in_bits: int, a_bits: int = DSP_A_BITS, b_bits: int = DSP_B_BITS) -> int:
+    """Products of one DSP slice in hls/dsp_pack.v: K offset (unsigned) weights in fields of
+    S = w_bits + in_bits bits of the A operand, (K-1)·S + w_bits + 1 <= a_bits, the input on B
+    (signed or unsigned, in_bits + 1 <= b_bits). 1 when nothing packs (or the input is too wide)."""
+    if in_bits + 1 > b_bits or w_bits + 1 > a_bits:
+        return 1
+    return max(1, (a_bits - 1 - w_bits) // (w_bits + in_bits) + 1)
+
 
 @dataclass
 class MVAUAttrs:
@@ -37,6 +52,12 @@ class MVAUAttrs:
     ext_bw_den: int = 1
     ram_style: str = "auto"
     resType: str = "lut"
+    # products per DSP slice with resType=dsp (hls/dsp_pack.v): 0 = as many as the widths allow
+    # (max_dsp_pack), 1 = one product per slice
+    dsp_pack: int = 0
+    # MACs on LUTs (resType=lut): "multiplier" (a W×A multiplier per product, then the adder tree) or
+    # "bitplane" (per input bit an adder tree of AND-gated weights, hls/mvau.v LUT_BITPLANE)
+    lut_mac: str = "multiplier"
 
 
 class MVAU(HWCustomOp):
@@ -134,9 +155,30 @@ class MVAU(HWCustomOp):
             return DataType[f"INT{self.acc_bits()}"]
         return DataType[self.get_nodeattr("outputDataType")]
 
+    def products_per_dsp(self) -> int:
+        """K of hls/dsp_pack.v (1 = unpacked); 0 when the multipliers are in LUTs."""
+        if self.get_nodeattr("resType") != "dsp":
+            return 0
+        k_max = max_dsp_pack(self.weight_bits(), self.input_datatype().bitwidth())
+        k = self.get_nodeattr("dsp_pack")
+        return max(1, min(self.get_nodeattr("PE"), k_max if k <= 0 else min(k, k_max)))
+
+    def dsp_count(self) -> int:
+        k = self.products_per_dsp()
+        if k == 0:
+            return 0
+        a = self.attrs
+        return math.ceil(a.PE / k) * a.SIMD
+
     def check_folding(self):
         a = self.attrs
         errs = []
+        if a.lut_mac not in LUT_MACS:
+            errs.append(f"lut_mac={a.lut_mac!r} is not one of {', '.join(LUT_MACS)}")
+        k_max = max_dsp_pack(self.weight_bits(), self.input_datatype().bitwidth())
+        if a.resType == "dsp" and a.dsp_pack > k_max:
+            errs.append(f"dsp_pack={a.dsp_pack} exceeds the {k_max} products of W{self.weight_bits()}"
+                        f"A{self.input_datatype().bitwidth()} per DSP slice")
         if a.MW % a.SIMD:
             errs.append(f"MW={a.MW} not divisible by SIMD={a.SIMD}")
         if a.MH % a.PE:
@@ -217,33 +259,48 @@ class MVAU(HWCustomOp):
         PE×SIMD from 1×1 to 16×4 and 1×64): per MAC a W×A multiplier (≈ 0.5·(W·A)^1.4 LUTs; none on
         a DSP) plus its share of the adder tree; per PE the accumulator and the binary-search
         thresholds (their LUTRAM read grows with the threshold memory depth up to 32 words); per
-        input lane the replay multiplexer. Weights in LUTRAM add 1 LUT per 64 bits."""
+        input lane the replay multiplexer. Weights in LUTRAM add 1 LUT per 64 bits. Bit-plane LUT MACs
+        (lut_mac=bitplane): no multiplier, A trees of (W+1)-bit leaves.
+        Packed DSPs (hls/dsp_pack.v) add the shared tree of the input lanes and one subtractor per PE
+        (Yosys, W4A4 PE 6 SIMD 8: +369 LUTs over one product per DSP), and for signed inputs the
+        borrow fix of every field but the lowest of each slice (+175 at INT4)."""
         a = self.attrs
         P, Q, W = a.PE, a.SIMD, self.weight_bits()
         A = self.input_datatype().bitwidth()
         acc = self.acc_bits()
         mult = 0.0 if a.resType == "dsp" else 0.5 * (W * A) ** 1.4
         tree = 2 * (W + A) + math.log2(Q)
+        if a.resType != "dsp" and a.lut_mac == "bitplane":
+            # per MAC A planes of W+1-bit tree leaves (Yosys, W4A4 PE 4 SIMD 16: 4261 LUTs vs 4633
+            # with multipliers)
+            mult, tree = 0.0, 1.72 * A * (W + 1) + math.log2(Q)
         thr = 0.0
         if self.has_activation():
             thr = 2 ** self.act_bits() * acc * min(1.0, self.tmem() / 32)
         c2 = 0
         if a.ram_style == "distributed" and a.mem_mode != "external":
             c2 = P * Q * W * math.ceil(self.wmem() / 64)
-        return 300 + P * Q * (mult + tree) + P * (thr + 1.2 * acc) + Q * A + c2
+        packing = 0.0
+        k = self.products_per_dsp()
+        if k > 1:
+            tsw = W + A + 1 + math.log2(Q)
+            packing = 2.7 * (Q * (A + 1 + math.log2(Q)) + P * tsw)
+            if self.input_datatype().signed():
+                packing += 0.6 * (P - math.ceil(P / k)) * Q * (W + A + 1)
+        return 300 + P * Q * (mult + tree) + P * (thr + 1.2 * acc) + Q * A + c2 + packing
 
     def resource_estimate(self):
         a = self.attrs
         W = self.weight_bits()
-        A = self.input_datatype().bitwidth()
-        dsp = a.PE * a.SIMD * math.ceil((W + A) / 48) if a.resType == "dsp" else 0
         # FF: pipeline registers of the MAC tree + accumulators + stream registers (simple model)
-        ff = a.PE * (a.SIMD * (W + A) + 2 * self.acc_bits()) + self.instream_width() + self.outstream_width()
+        ff = a.PE * (a.SIMD * (W + self.input_datatype().bitwidth()) + 2 * self.acc_bits()) + \
+            self.instream_width() + self.outstream_width()
         uram = 0
         if a.ram_style == "ultra" and a.mem_mode != "external":  # FINN: ceil(m/72)·ceil(ω/4096)
             m = a.PE * a.SIMD * W
             uram = math.ceil(m / 72) * math.ceil(self.wmem() / 4096)
-        return Resources(lut=self.lut_estimate(), ff=float(ff), dsp=dsp, bram18=self.bram_estimate(), uram=uram)
+        return Resources(lut=self.lut_estimate(), ff=float(ff), dsp=self.dsp_count(), bram18=self.bram_estimate(),
+                         uram=uram)
 
     # ----- RTL -----
     def rtl_parameters(self):
@@ -260,6 +317,8 @@ class MVAU(HWCustomOp):
             "WEIGHT_FILE": "weights.mem",
             "THRESH_FILE": "thresholds.mem" if self.has_activation() else "",
             "RES_DSP": int(a.resType == "dsp"),
+            "DSP_PACK": max(1, self.products_per_dsp()),
+            "LUT_BITPLANE": int(a.resType != "dsp" and a.lut_mac == "bitplane"),
         }
 
     def weight_words(self) -> np.ndarray:

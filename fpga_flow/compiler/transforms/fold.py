@@ -18,9 +18,12 @@ from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler import MVAU_WWIDTH_MAX
 from fpga_flow.compiler.hw import MVAU_OP_TYPES, Resources
+from fpga_flow.compiler.hw.mvau import LUT_MACS
 from fpga_flow.errors import FlowError
 
 RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
+# weights of one MVAU in LUTRAM at most this share of the board's LUTs (choose_ram_style keeps 1 %)
+LUTRAM_LAYER_SHARE = 0.04
 
 
 def divisors(n: int) -> list[int]:
@@ -103,6 +106,78 @@ def fewest_mac_units(op, target: float, mvau_wwidth_max: int) -> None:
         op.set_nodeattr("PE", best[2])
 
 
+def fewest_dsp_slices(op, target: float, mvau_wwidth_max: int) -> tuple[int, int]:
+    """Set and return the (PE, SIMD) of a DSP MVAU (resType=dsp) with the fewest DSP slices,
+    ceil(PE/K)·SIMD for K products per slice, that meets ``target`` cycles; then the fewest MAC units,
+    then SIMD·W_BITS within ``mvau_wwidth_max``. With K > 1, PE in multiples of K fills the slices."""
+    MW, MH, V = op.get_nodeattr("MW"), op.get_nodeattr("MH"), op.V()
+    wb = op.weight_bits()
+    op.set_nodeattr("PE", MH)
+    k_max = max(1, op.products_per_dsp())  # the most products per slice (capped by PE, here MH)
+    best = None
+    for s_ in divisors(MW):
+        for p_ in divisors(MH):
+            if (MW // s_) * (MH // p_) * V <= target:
+                key = (math.ceil(p_ / min(p_, k_max)) * s_, s_ * p_, s_ * wb > mvau_wwidth_max)
+                if best is None or key < best[0]:
+                    best = (key, p_, s_)
+    if best is None:
+        raise FlowError(f"layer {op.onnx_node.name}: no folding meets {target:.0f} cycles")
+    op.set_nodeattr("PE", best[1])
+    op.set_nodeattr("SIMD", best[2])
+    return best[1], best[2]
+
+
+def cheapest_lut_mac(op) -> None:
+    """The LUT MAC style (multiplier | bitplane) with the fewer estimated LUTs."""
+    best = None
+    for style in LUT_MACS:
+        op.set_nodeattr("lut_mac", style)
+        lut = op.resource_estimate().lut
+        if best is None or lut < best[0]:
+            best = (lut, style)
+    op.set_nodeattr("lut_mac", best[1])
+
+
+def board_share(r: Resources, budget: dict) -> float:
+    """Sum over LUT, DSP and BRAM of the fraction of the board ``r`` takes."""
+    return sum(getattr(r, k) / max(budget.get(k, 0), 1) for k in ("lut", "dsp", "bram18"))
+
+
+def cheapest_mvau_folding(op, target: float, budget: dict | None, unit_slack: float = 1.25) -> None:
+    """Among the (PE, SIMD) meeting ``target`` with at most ``unit_slack`` times the fewest MAC units,
+    and weights in BRAM or LUTRAM, the one taking the smallest share of the board (board_share) when
+    that is smaller than the current one's: a few more units can make the weight memory fit its
+    BRAMs (depth just over 512 doubles them; 9 words deep wastes them). Keeps SIMD·W_BITS as is
+    when that is within the soft limit."""
+    if budget is None or op.get_nodeattr("mem_mode") == "external" or op.exp_cycles() > target:
+        return
+    MW, MH, V = op.get_nodeattr("MW"), op.get_nodeattr("MH"), op.V()
+    cands = [(s_, p_) for s_ in divisors(MW) for p_ in divisors(MH) if (MW // s_) * (MH // p_) * V <= target]
+    umin = min(s_ * p_ for s_, p_ in cands)
+    cur = (op.get_nodeattr("SIMD"), op.get_nodeattr("PE"), op.get_nodeattr("ram_style"))
+    best = (board_share(op.resource_estimate(), budget), cur)
+    for s_, p_ in cands:
+        if s_ * p_ > unit_slack * umin:
+            continue
+        op.set_nodeattr("SIMD", s_)
+        op.set_nodeattr("PE", p_)
+        for style in ("auto", "distributed"):
+            op.set_nodeattr("ram_style", style)
+            r = op.resource_estimate()
+            if style == "distributed":
+                if (r.lut - lut_auto) > LUTRAM_LAYER_SHARE * budget.get("lut", 0):
+                    continue
+            else:
+                lut_auto = r.lut
+            c = board_share(r, budget)
+            if c < best[0] * 0.999:
+                best = (c, (s_, p_, style))
+    op.set_nodeattr("SIMD", best[1][0])
+    op.set_nodeattr("PE", best[1][1])
+    op.set_nodeattr("ram_style", best[1][2])
+
+
 def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_hp_width: int = 64,
                 budget: dict | None = None) -> None:
     """FINN SetFolding on every layer for ``target`` cycles (one pass)."""
@@ -134,6 +209,8 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_
                 _walk(op, "SIMD", op.get_nodeattr("MW"), target)
             fewest_mac_units(op, target, mvau_wwidth_max)
             choose_ram_style(op, budget)
+            cheapest_lut_mac(op)
+            cheapest_mvau_folding(op, target, budget)
         elif t == "ConvolutionInputGenerator":
             op.set_nodeattr("parallel_window", 0)
             op.set_nodeattr("SIMD", 1)
@@ -190,7 +267,7 @@ def hard_limit(ops, mc: int, mvau_wwidth_max: int, hp: int) -> str:
     worst, wname, wop, wlink = 0, "", None, False
     for n, op in ops:
         types = op.get_nodeattr_types()
-        saved = {a: op.get_nodeattr(a) for a in ("PE", "SIMD", "ram_style", "parallel_window") if a in types}
+        saved = {a: op.get_nodeattr(a) for a in ("PE", "SIMD", "ram_style", "parallel_window", "lut_mac") if a in types}
         set_folding([(n, op)], 0.5, mvau_wwidth_max, hp)
         c = op.exp_cycles()
         link_bound = c > op.get_nodeattr("MW") * op.get_nodeattr("MH") * op.V() // (
@@ -223,20 +300,27 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
     mvaus = [(n, op) for n, op in ops if n.op_type in MVAU_OP_TYPES]
 
     def assign_dsp():
-        """Multipliers on DSP slices (resType=dsp) where they save the most LUTs, within the DSP budget."""
+        """Multipliers on DSP slices (resType=dsp) where they save the most LUTs per slice, within the
+        DSP budget; a DSP layer takes the folding with the fewest slices at its rate (packed products)."""
         cands = []
         for n, op in mvaus:
             op.set_nodeattr("resType", "lut")
             lut_l = op.resource_estimate().lut
+            lut_fold = (op.get_nodeattr("PE"), op.get_nodeattr("SIMD"))
             op.set_nodeattr("resType", "dsp")
+            dsp_fold = fewest_dsp_slices(op, op.exp_cycles(), mvau_wwidth_max)
             r_d = op.resource_estimate()
             op.set_nodeattr("resType", "lut")
+            op.set_nodeattr("PE", lut_fold[0])
+            op.set_nodeattr("SIMD", lut_fold[1])
             if r_d.dsp > 0 and lut_l > r_d.lut:
-                cands.append(((lut_l - r_d.lut) / r_d.dsp, r_d.dsp, op))
+                cands.append(((lut_l - r_d.lut) / r_d.dsp, r_d.dsp, op, dsp_fold))
         used = 0
-        for _, d, op in sorted(cands, key=lambda c: -c[0]):
+        for _, d, op, dsp_fold in sorted(cands, key=lambda c: -c[0]):
             if used + d <= budget.get("dsp", 0) * budget_fraction:
                 op.set_nodeattr("resType", "dsp")
+                op.set_nodeattr("PE", dsp_fold[0])
+                op.set_nodeattr("SIMD", dsp_fold[1])
                 used += d
 
     def fold_once(target):
