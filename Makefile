@@ -8,7 +8,7 @@ MODEL ?= vgg16-pruned
 BOARD ?= Pynq-Z2
 JOBS ?= 2
 
-.PHONY: setup test test-slow demo bitstream report clean hwtools
+.PHONY: setup test test-slow demo bitstream report sweep clean hwtools
 
 setup: $(STAMP)
 
@@ -44,6 +44,12 @@ bitstream: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/fpga-flow report
+
+# Design-space sweep on Ray (embedded local Ray; RAY_ADDRESS=host:port runs it on a cluster).
+SWEEP_ARGS ?= --model vgg16 --image-size 32 --width 0.0625 --bits 4 --bits 2 --prune 0 --prune 0.5 \
+	--board Pynq-Z2 --board ZCU104 --target-fps 2000 --target-fps max
+sweep: $(STAMP)
+	$(BIN)/fpga-flow sweep $(SWEEP_ARGS) --out build/sweep
 
 clean:
 	rm -rf build

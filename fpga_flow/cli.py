@@ -28,6 +28,7 @@ STAGE_CLIS = (
     "fpga_flow.synth.cli",
     "fpga_flow.runtime.cli",
     "fpga_flow.report.cli",
+    "fpga_flow.sweep.cli",
     "fpga_flow.flow",
 )
 
