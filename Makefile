@@ -47,7 +47,7 @@ report: $(STAMP)
 
 # Design-space sweep on Ray (embedded local Ray; RAY_ADDRESS=host:port runs it on a cluster).
 SWEEP_ARGS ?= --model vgg16 --image-size 32 --width 0.0625 --bits 4 --bits 2 --prune 0 --prune 0.5 \
-	--board Pynq-Z2 --board ZCU104 --target-fps 2000 --target-fps max
+	--board Pynq-Z2 --board ZCU104 --target-fps 500 --target-fps 2000 --target-fps 8000
 sweep: $(STAMP)
 	$(BIN)/fpga-flow sweep $(SWEEP_ARGS) --out build/sweep
 

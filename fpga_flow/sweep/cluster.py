@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,6 +40,8 @@ def runtime_env() -> dict:
 
 def ray_running() -> bool:
     """True when this process has a Ray session or was pointed at a cluster (``RAY_ADDRESS``)."""
+    if "ray" not in sys.modules and not os.environ.get("RAY_ADDRESS"):
+        return False  # never imported: cannot be initialised (and importing Ray costs a second)
     try:
         import ray
     except ImportError:

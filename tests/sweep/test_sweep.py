@@ -120,3 +120,16 @@ def test_killed_worker_loses_only_its_point(local_ray, tmp_path, retries):
     else:
         assert rows[key]["status"] == "failed" and "Worker" in rows[key]["error"]
         assert doc["failed"] == [key] and not (tmp_path / "points" / key).exists()
+
+
+def _where(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+def test_fan_out_runs_ray_tasks_when_ray_is_running(local_ray):
+    from fpga_flow.sweep.cluster import fan_out, ray_running
+
+    assert ray_running()
+    out = fan_out(_where, range(5))
+    assert [v for v, _ in out] == [0, 1, 4, 9, 16]  # in order
+    assert os.getpid() not in {pid for _, pid in out}  # computed in Ray worker processes
