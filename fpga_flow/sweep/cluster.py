@@ -59,12 +59,35 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
         ray.init(address=address, runtime_env=runtime_env(), log_to_driver=False, logging_level="ERROR")
-    else:
+        return True
+    for attempt in range(3):  # Ray waits 30 s (fixed) for its raylet: a busy machine can miss that
         tmp = tempfile.mkdtemp(prefix="ray-")  # short path: Ray's socket names must stay < 108 chars
         _local_tmp.append(tmp)
-        ray.init(num_cpus=num_cpus, include_dashboard=False, _temp_dir=tmp, runtime_env=runtime_env(),
-                 log_to_driver=False, logging_level="ERROR")
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, _temp_dir=tmp, runtime_env=runtime_env(),
+                     log_to_driver=False, logging_level="ERROR")
+            return True
+        except Exception as err:  # noqa: BLE001 - Ray raises a bare Exception for the start-up timeout
+            ray.shutdown()
+            _stop_children_of(tmp)
+            if "timed out during startup" not in str(err) or attempt == 2:
+                raise
     return True
+
+
+def _stop_children_of(tmp: str) -> None:
+    """End the processes a failed start left behind: our own children whose command line names its folder."""
+    import psutil
+
+    procs = []
+    for p in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if tmp in " ".join(p.cmdline()):
+                procs.append(p)
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(procs, timeout=5)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -133,3 +134,33 @@ def test_fan_out_runs_ray_tasks_when_ray_is_running(local_ray):
     out = fan_out(_where, range(5))
     assert [v for v, _ in out] == [0, 1, 4, 9, 16]  # in order
     assert os.getpid() not in {pid for _, pid in out}  # computed in Ray worker processes
+
+
+@pytest.mark.synth
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed")
+def test_per_layer_yosys_fans_out_on_ray(local_ray, tmp_path, monkeypatch):
+    """synthesize() sends its out-of-context layers through fan_out (Ray tasks, as Ray runs here);
+    each layer's counts equal a direct Yosys run of the same job."""
+    import fpga_flow.sweep.cluster as cluster
+    from fpga_flow.synth.layers import HLS_DIR, layers_from_manifest, module_library, read_manifest
+    from fpga_flow.synth.run import _synth_layer, synthesize
+    from fpga_flow.synth.yosys import yosys_version
+
+    b = tmp_path / "mac-Pynq-Z2"
+    (b / "rtl").mkdir(parents=True)
+    shutil.copy(Path(__file__).parents[1] / "synth" / "rtl" / "mac_array.v", b / "rtl")
+    stages = [{"name": f"mac{pe}", "node": f"MAC_{pe}", "op_type": "MAC", "module": "mac_array",
+               "params": {"PE": pe, "A_BITS": 4, "W_BITS": 4, "ACC_BITS": 12, "DEPTH": 64}} for pe in (1, 2, 4)]
+    (b / "rtl" / "manifest.json").write_text(json.dumps({"top": "mac_array", "sources": ["mac_array.v"],
+                                                         "stages": stages}))
+    calls = []
+    real = cluster.fan_out
+    monkeypatch.setattr(cluster, "fan_out", lambda fn, items, **kw: calls.append(len(items)) or real(fn, items, **kw))
+    rep = synthesize(b, "Pynq-Z2", top=False, check=False)
+    assert calls == [3] and cluster.ray_running()
+    lib = module_library([b / "rtl", HLS_DIR])
+    for job in layers_from_manifest(b, read_manifest(b)):
+        direct = _synth_layer(job, lib, "xc7", tmp_path / "direct" / job.name, yosys_version(), True, 600)
+        assert rep["layers"][job.name]["resources"] == direct["resources"], job.name
+    luts = [rep["layers"][f"mac{pe}"]["resources"]["lut"] for pe in (1, 2, 4)]
+    assert luts[0] < luts[1] < luts[2]  # more lanes, more LUTs: three different real runs
