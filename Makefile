@@ -8,7 +8,7 @@ MODEL ?= vgg16-pruned
 BOARD ?= Pynq-Z2
 JOBS ?= 2
 
-.PHONY: setup test test-slow demo bitstream store report table4 clean hwtools
+.PHONY: setup test test-slow demo bitstream store report table4 sweep clean hwtools
 
 setup: $(STAMP)
 
@@ -56,6 +56,12 @@ BOARDS ?= Pynq-Z2 ZCU104
 TABLE4_ARGS ?=
 table4: $(STAMP)
 	$(BIN)/fpga-flow table4 $(foreach b,$(BOARDS),--board $(b)) --out build/table4 $(TABLE4_ARGS)
+
+# Design-space sweep on Ray (embedded local Ray; RAY_ADDRESS=host:port runs it on a cluster).
+SWEEP_ARGS ?= --model vgg16 --image-size 32 --width 0.0625 --bits 4 --bits 2 --prune 0 --prune 0.5 \
+	--board Pynq-Z2 --board ZCU104 --target-fps 500 --target-fps 2000 --target-fps 8000
+sweep: $(STAMP)
+	$(BIN)/fpga-flow sweep $(SWEEP_ARGS) --out build/sweep
 
 clean:
 	rm -rf build

@@ -30,6 +30,7 @@ STAGE_CLIS = (
     "fpga_flow.runtime.cli",
     "fpga_flow.report.cli",
     "fpga_flow.table4.cli",
+    "fpga_flow.sweep.cli",
     "fpga_flow.flow_cli",
 )
 

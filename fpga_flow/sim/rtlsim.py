@@ -12,7 +12,9 @@ were measured on) and ``rtl/final_hw_config.json`` (FINN format).
 
 from __future__ import annotations
 
+import functools
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,13 +146,22 @@ def size_fifos(build_dir, *, frames: int = 2, seed: int = 0, opt: str = "-O1",
     measured = {k: round_depth(m) for k, m in maxocc.items()}
     base = res.cycles_per_frame
     final, used_cap, tried = measured, None, []
+    trials = []
     for cap in caps:
         capped = {k: min(d, cap) for k, d in measured.items()}
         if capped == measured:
             break
-        r = run_design(generate(build_dir, capped), x, opt=opt)
-        tried.append({"cap": cap, "cycles_per_frame": r.cycles_per_frame})
-        if r.cycles_per_frame <= base * (1 + tolerance):
+        trials.append((cap, capped))
+    from fpga_flow.sweep.cluster import fan_out, ray_running
+
+    if ray_running() and len(trials) > 1:  # all caps at once as Ray tasks; the same first-that-holds rule
+        cycles = fan_out(functools.partial(_cap_trial, build_dir, x, opt), trials)
+        shutil.rmtree(build_dir / "sizing", ignore_errors=True)
+    else:
+        cycles = (run_design(generate(build_dir, capped), x, opt=opt).cycles_per_frame for _, capped in trials)
+    for (cap, capped), cpf in zip(trials, cycles):
+        tried.append({"cap": cap, "cycles_per_frame": cpf})
+        if cpf <= base * (1 + tolerance):
             final, used_cap = capped, cap
             break
     rec = {"dataflow_sha": model_hash(build_dir / "dataflow.onnx"), "depths": final,
@@ -164,6 +175,19 @@ def size_fifos(build_dir, *, frames: int = 2, seed: int = 0, opt: str = "-O1",
     (rtl / "final_hw_config.json").write_text(json.dumps(finn, indent=1))
     generate(build_dir, final)
     return final
+
+
+def _cap_trial(build_dir: Path, x: np.ndarray, opt: str, trial: tuple[int, dict]) -> float:
+    """Cycles/frame with the FIFOs capped (a Ray task): the design goes to its own folder."""
+    from fpga_flow.codegen import _load_model, generate_from_model
+
+    cap, depths = trial
+    rtl_dir = Path(build_dir) / "sizing" / f"cap{cap}"
+    try:
+        design = generate_from_model(_load_model(Path(build_dir) / "dataflow.onnx"), rtl_dir, depths)
+        return run_design(design, x, opt=opt).cycles_per_frame
+    finally:
+        shutil.rmtree(rtl_dir, ignore_errors=True)
 
 
 def rtlsim(build_dir, x: np.ndarray, *, size: bool | None = None, backpressure: float = 0.0,

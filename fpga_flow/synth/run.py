@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fpga_flow.boards import Board, known_boards, load_board
@@ -135,9 +134,10 @@ def synthesize(build_dir: str | os.PathLike, board: str | Board | None = None, *
         def one(job: LayerJob) -> tuple[str, dict]:
             return job.name, _synth_layer(job, lib, b.family, synth_dir / "layers" / job.name, version, ltp, timeout)
 
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for name, d in pool.map(one, layer_jobs):
-                results[name] = d
+        from fpga_flow.sweep.cluster import fan_out  # Ray tasks when Ray is running, else `jobs` threads
+
+        for name, d in fan_out(one, layer_jobs, jobs=jobs):
+            results[name] = d
     top_res = None
     if top:
         if not rtl_dir.is_dir():
