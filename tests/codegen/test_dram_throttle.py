@@ -97,13 +97,13 @@ def test_fold_counts_the_dram_link():
     from ..compiler.test_fold import board_with, hw_chain
 
     slow_link = replace(board_with(bram18=0, bram36=0), dram=DramLink(type="test", peak_mb_s=20.0, derating=1.0))
-    m, res = fold(hw_chain(np.random.default_rng(0), C=64), slow_link)  # 0.2 B/cycle
+    m, res = fold(hw_chain(np.random.default_rng(0), C=64, F=96), slow_link)  # 0.2 B/cycle
     ops = hw_ops(m)
     streamed = [op for n, op in ops if n.op_type == "MVAU" and op.get_nodeattr("mem_mode") == "external"]
     assert res.external == ["MVAU_0"] and len(streamed) == 1
     assert res.max_cycles == streamed[0].exp_cycles() == pytest.approx(streamed[0].weight_stream_bytes() / 0.2, rel=1e-3)
     assert "DRAM" in res.limiting
-    _, ideal = fold(hw_chain(np.random.default_rng(0), C=64), replace(slow_link, dram=None))
+    _, ideal = fold(hw_chain(np.random.default_rng(0), C=64, F=96), replace(slow_link, dram=None))
     assert ideal.max_cycles < res.max_cycles / 10  # without the link figure the stream looked free
 
 
