@@ -40,7 +40,7 @@ def _log_bars(ax, labels: list[str], vals: list[float | None], colors: list[str]
     ax.set_yticks(y, labels, fontsize=8)
     for yy, v in zip(y, vals):
         if v:
-            ax.text(v * 1.1, yy, f"{v:,.3g}", va="center", fontsize=7, clip_on=True)
+            ax.text(v * 1.1, yy, f"{v:,.0f}" if v >= 1000 else f"{v:.3g}", va="center", fontsize=7, clip_on=True)
 
 
 def fps_speedup_plot(rep: ModelReport, path: Path) -> Path | None:
@@ -54,13 +54,12 @@ def fps_speedup_plot(rep: ModelReport, path: Path) -> Path | None:
     fig, axes = plt.subplots(2 if ref else 1, 2, figsize=(11, 0.42 * (n_ours + n_ref) + 2.6), squeeze=False,
                              gridspec_kw={"height_ratios": [n_ours, n_ref] if ref else [1]})
     size = _size_words(rep)
-    for row, rows, who in ((0, ours, f"ours ({size})"), (1, ref, "reference Table 4 (224×224, its own CPU)")):
+    for row, rows, who in ((0, ours, f"ours ({size})"), (1, ref, "reference Table 4 (224×224)")):
         if not rows:
             continue
         colors = [SOURCE_COLOR[r[3]] for r in rows]
         _log_bars(axes[row][0], [r[0] for r in rows], [r[1] for r in rows], colors, f"{who}: FPS (log)")
-        _log_bars(axes[row][1], [""] * len(rows), [r[2] for r in rows], colors,
-                  f"{who}: speedup vs own CPU baseline (log)")
+        _log_bars(axes[row][1], [""] * len(rows), [r[2] for r in rows], colors, "speedup vs own CPU (log)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in SOURCE_COLOR.values()]
     fig.legend(handles, list(SOURCE_COLOR), loc="lower center", ncol=4, fontsize=8, bbox_to_anchor=(0.5, 0.0))
     fig.suptitle(f"{rep.model} on {rep.board}: ours (coloured by source) and the reference (grey), separate axes",
