@@ -65,9 +65,10 @@ def accuracy_fps_plot(doc: dict, path: Path) -> Path | None:
     if not pts:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for r, acc in pts:
+    for i, (r, acc) in enumerate(pts):
         ax.scatter(r["fps"], 100 * acc, color=SOURCE_COLOR.get(r["source"], "k"), marker="o" if r["kind"] == "cpu" else "s")
-        ax.annotate(_label(r), (r["fps"], 100 * acc), fontsize=6, xytext=(3, 2), textcoords="offset points")
+        ax.annotate(_label(r), (r["fps"], 100 * acc), fontsize=6, xytext=(3, 2 + 7 * (i % 4)), textcoords="offset points",
+                    rotation=20)
     ax.set_xscale("log")
     ax.set_xlabel("FPS (log)")
     ax.set_ylabel("accuracy on the build's test images [%]")

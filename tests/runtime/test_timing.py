@@ -76,7 +76,9 @@ def test_unchanged_bench_is_reused_and_force_or_a_new_model_retimes(cls_build, m
 
     monkeypatch.setattr(bench, "time_until_stable", timed)
     folder, _ = cls_build
-    bdir = folder.parent / "m-Pynq-Z2"
+    root = folder.parent / f"{folder.name}-root"  # tmp_path's parent is shared with other tests
+    root.mkdir()
+    bdir = root / "m-Pynq-Z2"
     folder.rename(bdir)
     first = run_bench("m", "Pynq-Z2", "cpu-onnxruntime", bdir.parent, warmup=1, repeats=30, threads=1)
     assert not first.noisy
