@@ -77,7 +77,8 @@ def test_bitexact_float_scale_nets(qonnx_nets, name):
         assert all(n.op_type != "BatchNormalization" for n in sm.graph.node)
 
 
-BNN_FAST = ("tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "cnv_1w1a", "cnv_2w2a")
+# cnv_1w1a is slow-only: tests/compiler/test_bipolar.py covers XNOR convs and max-pool on bits in < 1 s
+BNN_FAST = ("tfc_1w1a", "tfc_1w2a", "tfc_2w2a", "cnv_2w2a")
 
 
 @pytest.mark.parametrize("name", [n if n in BNN_FAST else pytest.param(n, marks=pytest.mark.slow) for n in BNN_PYNQ])

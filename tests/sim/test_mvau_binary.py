@@ -72,5 +72,5 @@ def test_mvau_binary_random(seed):
     idt = str(rng.choice(["BINARY", "BINARY", "INT2", "UINT2", "INT4", "UINT8"]))
     act = int(rng.choice([0, 1, 2]))
     op = binary_mvau(rng, MW=MW, MH=MH, PE=div(MH), SIMD=div(MW), V=(1, int(rng.integers(1, 4))), idt=idt,
-                     act_bits=act, act_bias=-1 if act == 2 and rng.random() < 0.5 else 0)
+                     act_bits=act, act_bias=-2 if act == 2 and rng.random() < 0.5 else 0)
     check(op, rng, frames=2)

@@ -100,10 +100,11 @@ class BinaryMVAU(MVAU):
     def lut_estimate(self) -> float:
         """LUTs of hls/mvau_binary.v, fitted to Yosys ``synth_xilinx`` counts (xc7; XNOR 1024×64 at
         4×32 and 2048×64 at 8×64, add/subtract INT2 1024×64 at 4×16 and UINT8 288×64 at 4×9, all
-        within 10 %): per XNOR lane its share of the popcount tree, ``0.25 + 0.45·log2(SIMD)``; per
-        add/subtract lane the conditional negation and its adder, ``2·(A+1) + log2(SIMD) + 3``; per
-        PE the accumulator and the binary-search thresholds; per input lane the replay buffer.
-        Weights in LUTRAM add 1 LUT per 64 bits."""
+        within 8 %; the 1×1 and 1×14 layers of tfc_1w1a within 16 %): per XNOR lane its share of
+        the popcount tree, ``0.25 + 0.45·log2(SIMD)``; per add/subtract lane the conditional
+        negation and its adder, ``2·(A+1) + log2(SIMD) + 3``; per PE the accumulator and the
+        binary-search thresholds; per input lane the replay buffer. Weights in LUTRAM add 1 LUT
+        per 64 bits."""
         a = self.attrs
         P, Q = a.PE, a.SIMD
         A = self.input_datatype().bitwidth()
@@ -118,7 +119,7 @@ class BinaryMVAU(MVAU):
         c2 = 0
         if a.ram_style == "distributed" and a.mem_mode != "external":
             c2 = P * Q * math.ceil(self.wmem() / 64)
-        return 100 + P * Q * lane + P * (thr + 1.2 * acc) + Q * A + c2
+        return 60 + P * Q * lane + P * (thr + 1.2 * acc) + Q * A + c2
 
     def resource_estimate(self):
         a = self.attrs
