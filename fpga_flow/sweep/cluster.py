@@ -29,6 +29,10 @@ _local_tmp: list[str] = []  # temp folders of the embedded Rays this process sta
 def _quiet_env() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    # a loaded machine starts Python agents and workers slowly: the raylet's waits for them are
+    # raised from seconds to minutes (it aborts otherwise, "Timed out waiting for file ...port")
+    os.environ.setdefault("RAY_agent_register_timeout_ms", "180000")
+    os.environ.setdefault("RAY_worker_register_timeout_seconds", "180")
 
 
 def runtime_env() -> dict:

@@ -162,5 +162,6 @@ def test_per_layer_yosys_fans_out_on_ray(local_ray, tmp_path, monkeypatch):
     for job in layers_from_manifest(b, read_manifest(b)):
         direct = _synth_layer(job, lib, "xc7", tmp_path / "direct" / job.name, yosys_version(), True, 600)
         assert rep["layers"][job.name]["resources"] == direct["resources"], job.name
-    luts = [rep["layers"][f"mac{pe}"]["resources"]["lut"] for pe in (1, 2, 4)]
-    assert luts[0] < luts[1] < luts[2]  # more lanes, more LUTs: three different real runs
+    for pe in (1, 2, 4):  # each layer's result is its own job's, not a neighbour's
+        layer = rep["layers"][f"mac{pe}"]
+        assert layer["params"]["PE"] == pe and layer["source"] == "yosys" and layer["resources"]["ff"] > 0
