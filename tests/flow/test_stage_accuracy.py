@@ -87,3 +87,27 @@ def test_stored_row_checkpoint_replaces_training_and_pruning(tmp_path, monkeypat
     dest.write_bytes(data[:-64] + bytes([data[-64] ^ 1]) + data[-63:])  # tampered
     with pytest.raises(FlowError, match=r"vgg16-hcr\.provenance\.json: records sha256"):
         st_train(Flow(FlowConfig(model="vgg16-hcr", build_root=tmp_path / "c", image_size=32, n_images=40)))
+
+
+@pytest.mark.slow
+def test_design_size_path_trains_small_then_fine_tunes_at_the_design_size(tmp_path) -> None:
+    """An unpruned row: float training at train_size, the same weights fine-tuned at image_size (scaled down
+    here: 32 -> 64), both stages in the ledger with the size they were measured at."""
+    import torch
+
+    from fpga_flow.flow import STAGES, Flow
+    from fpga_flow.models import load_checkpoint
+
+    torch.set_num_threads(1)
+    c = FlowConfig(model="vgg16-quantized", build_root=tmp_path, image_size=64, train_size=32, width=1 / 16,
+                   epochs=1, finetune_epochs=1, n_images=40)
+    f = Flow(c)
+    f.run([s for s in STAGES if s.name in ("data", "train", "prune")])
+    model, meta = load_checkpoint(f.path("checkpoints/pruned.pt"))
+    assert model.input_shape == (3, 64, 64) and meta["config"]["in_size"] == 64
+    assert load_checkpoint(f.path("checkpoints/float.pt"))[0].input_shape == (3, 32, 32)
+    ledger = sa.read(c.bdir)
+    assert [(s["stage"], s["size"]) for s in ledger["stages"]] == [("float", 32), ("fine-tuned", 64)]
+    assert all(0 <= s["value"] <= 1 for s in ledger["stages"])
+    record = json.loads(f.path("checkpoints/pruned.provenance.json").read_text())
+    assert record["row"] == "vgg16-quantized" and record["bits"]["wbits"] == 4

@@ -125,3 +125,25 @@ def test_segmentation_fine_tunes_with_soft_jaccard() -> None:
     assert float(prune_criterion("cls")(logits, labels)) == pytest.approx(float(F.cross_entropy(logits, labels)))
     with pytest.raises(FlowError, match="unknown pruning loss 'dice'"):
         Pruner(torch.nn.Linear(2, 2), {}, "seg", PruneConfig(loss="dice"))
+
+
+def test_refine_spends_the_headroom_one_layer_group_at_a_time() -> None:
+    """refine drops the weakest group of `multiple_of` channels per layer while the score stays above the
+    floor: here the score only needs all 4 channels of the first conv, so every other layer goes to 2."""
+    from torch import nn
+
+    from fpga_flow.prune.loop import Pruner
+    from fpga_flow.prune.masks import Masks
+
+    torch.manual_seed(0)
+    m = build("vgg16", width=1 / 16, in_size=32, bn=False)
+    first = next(x for x in m.modules() if isinstance(x, nn.Conv2d))
+
+    def score(model: nn.Module) -> float:
+        return 1.0 if int((first.weight.flatten(1).abs().sum(1) > 0).sum()) == 4 else 0.5
+
+    p = Pruner(m, {}, "cls", PruneConfig(multiple_of=2, progress=False, device="cpu"), metric_fn=score)
+    masks = p.refine(Masks.ones(m), floor=99.0)
+    assert [int(c.sum()) for c in masks.channel[:-1]] == [4] + [2] * 12
+    convs = [x for x in m.modules() if isinstance(x, nn.Conv2d)]
+    assert [int((c.weight.flatten(1).abs().sum(1) > 0).sum()) for c in convs] == [4] + [2] * 12
