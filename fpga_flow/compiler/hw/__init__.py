@@ -4,8 +4,11 @@ qonnx's ``getCustomOp`` imports this package (the node domain) and takes the cla
 ``op_type``, so ``execute_onnx`` runs a hardware graph.
 """
 
+from .addstreams import AddStreams
 from .base import (DOMAIN, HWCustomOp, Resources, make_hw_node, make_single_node_model,
                    pack_words, unpack_words)
+from .concat import StreamingConcat
+from .duplicate import DuplicateStreams
 from .labelselect import LabelSelect
 from .mvau import MVAU
 from .pool import GlobalAccPool, StreamingMaxPool
@@ -17,6 +20,7 @@ from .upsample import UpsampleNearestNeighbour
 HW_OP_TYPES = (
     "MVAU", "ConvolutionInputGenerator", "StreamingMaxPool", "UpsampleNearestNeighbour",
     "Thresholding", "GlobalAccPool", "LabelSelect", "StreamingFIFO", "StreamingDataWidthConverter",
+    "DuplicateStreams", "AddStreams", "StreamingConcat",
 )
 
 __all__ = list(HW_OP_TYPES) + [
