@@ -24,6 +24,7 @@ from qonnx.util.basic import qonnx_make_model
 from fpga_flow.compiler.hw.base import int_dtype_for_range
 from fpga_flow.errors import FlowError
 
+from .branches import channel_concat, check_join_quant, residual_add
 from .chain import F32, Step, compute_thresholds, eval_chain, quant_levels, slope_signs
 from .ir import MAX_EXACT, IntT, QConst, _attr, _Builder, _err, host_pre
 
@@ -35,6 +36,9 @@ class Streamline:
         self.io: dict = {}
         # QONNX activation-quantizer output -> integer tensor of the new graph (node-by-node checks)
         self.tensor_map: dict[str, dict] = {}
+        # residual sums whose float32 value differs in the last bit from the graph's: the quantizer
+        # after them is checked on every pair of inputs (transforms/branches.py)
+        self.join_checks: dict[str, tuple] = {}
 
     # ---------------- helpers ----------------
     def _chan_vec(self, node, arr: np.ndarray, t: IntT, qshape) -> np.ndarray:
@@ -171,6 +175,8 @@ class Streamline:
                 z = self._chan_vec(node, zp, t, qshape[x])
                 T, qmin_ = compute_thresholds(t.steps, C, t.lo, t.hi, np.broadcast_to(sc, (C,)),
                                               np.broadcast_to(z, (C,)), bits, signed, narrow, rmode)
+                if t.name in self.join_checks:
+                    check_join_quant(node, self.join_checks[t.name], t, T, qmin, sc, z, bits, signed, narrow, rmode)
                 o = self._emit_mt(b, t, T, qmin, qmax, "act")
                 ints[out] = IntT(o, t.shape, qmin, qmax, self._dq_steps(sc, z), t.perm)
                 self.tensor_map[out] = {"tensor": o, "scale": np.asarray(sc, np.float64).ravel().tolist(),
@@ -204,6 +210,11 @@ class Streamline:
                 lo = -np.inf if lo is None else float(lo)
                 hi = np.inf if hi is None else float(hi)
                 ints[out], qshape[out] = IntT(t.name, t.shape, t.lo, t.hi, t.steps + [Step("clip", extra={"lo": lo, "hi": hi})], t.perm, t.weight_init), qs
+            elif op == "Add" and len(acts) == 2:
+                ints[out], qshape[out] = residual_add(node, ints[acts[0]], ints[acts[1]], b, self.join_checks), qs
+            elif op == "Concat":
+                ints[out] = channel_concat(node, [ints[a] for a in ins if a in ints], [qshape[a] for a in ins], b)
+                qshape[out] = shp(out)
             elif op in ("Add", "Sub", "Mul", "Div"):
                 if len(acts) > 1:
                     raise _err(node, "elementwise op on two activation tensors (residual/branch) is not supported")
@@ -264,7 +275,7 @@ class Streamline:
             else:
                 raise _err(node, "op type not supported by the dataflow compiler "
                                  "(supported: Quant, Conv, Gemm/MatMul, BatchNormalization, Relu, Add/Mul/Sub/Div by "
-                                 "constants, MaxPool, GlobalAveragePool/ReduceMean, Resize nearest, Flatten, ArgMax/TopK)")
+                                 "constants, Add of two activations (residual), channel Concat, MaxPool, GlobalAveragePool/ReduceMean, Resize nearest, Flatten, ArgMax/TopK)")
 
         out_name = g.output[0].name
         if out_name not in ints:

@@ -1,8 +1,10 @@
 """to_hw: streamlined integer graph -> hardware layers (fpga_flow.compiler.hw), FINN's
 convert_to_hw_layers: MatMul(+MultiThreshold) -> MVAU, Im2Col -> ConvolutionInputGenerator,
 MaxPoolNHWC -> StreamingMaxPool, Resize -> UpsampleNearestNeighbour, MultiThreshold -> Thresholding,
-ReduceSum -> GlobalAccPool, ArgMax -> LabelSelect; a Reshape (flatten) is dropped: the MVAU reads
-the NHWC stream as one vector."""
+ReduceSum -> GlobalAccPool, ArgMax -> LabelSelect, Add of two activations (with its integer
+multipliers) -> AddStreams, Concat -> StreamingConcat, a tensor read by several layers -> a
+DuplicateStreams fork (transforms/forks.py); a Reshape (flatten) is dropped: the MVAU reads the NHWC
+stream as one vector."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler.hw import make_hw_node
+from fpga_flow.compiler.transforms.forks import JOIN_OPS, insert_forks, is_join_multiplier, join_node
 from fpga_flow.errors import FlowError
 
 
@@ -34,13 +37,11 @@ class ToHW:
         for n in g.node:
             for i in n.input:
                 consumers.setdefault(i, []).append(n)
-        for t, cs in consumers.items():
-            if t and len(cs) > 1 and model.get_initializer(t) is None:
-                raise _err(cs[1], f"tensor '{t}' feeds {len(cs)} nodes; branching dataflow is not supported")
         rename: dict[str, str] = {}  # dropped reshape: output -> input
         new_nodes = []
         absorbed = set()
         idx: dict[str, int] = {}
+        scaled: dict[str, tuple[str, int]] = {}  # Mul by an integer in front of an Add: (input, multiplier)
 
         def name(op):
             i = idx.get(op, 0)
@@ -59,6 +60,12 @@ class ToHW:
             x = src(n.input[0]) if n.input else None
             if op == "Reshape":
                 rename[n.output[0]] = x
+                continue
+            if op in JOIN_OPS:
+                new_nodes.append(join_node(model, n, [src(i) for i in n.input], name(JOIN_OPS[op]), scaled))
+                continue
+            if is_join_multiplier(model, n, consumers):
+                scaled[n.output[0]] = (x, int(model.get_initializer(n.input[1])))
                 continue
             if op == "Cast" and getattr(model.find_producer(n.input[0]), "op_type", "") == "ArgMax":
                 continue  # absorbed into LabelSelect
@@ -142,7 +149,9 @@ class ToHW:
         # rebuild graph
         keep_inits = []
         for nd in new_nodes:
-            nd.input[0] = src(nd.input[0])
+            for k, i in enumerate(nd.input):
+                nd.input[k] = src(i)
+        new_nodes = insert_forks(model, new_nodes, name)
         gout = g.output[0].name
         if gout in rename:
             raise FlowError(f"graph output '{gout}' is produced by a reshape; not supported")
