@@ -30,6 +30,10 @@ def qonnx_nets(tmp_path_factory):
             m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=True, out_quant=True)))
         elif name == "upsample_argmax_host":
             m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=False)))
+        elif name in ("residual_po2", "residual_float"):
+            m = nets.randomize(nets.ResidualNet(po2=name.endswith("po2")))
+        elif name in ("concat_po2", "concat_float"):
+            m = nets.randomize(nets.SkipConcatNet(po2=name.endswith("po2")))
         elif name in ("tfc_2w2a", "cnv_2w2a"):
             from brevitas_examples.bnn_pynq.models import model_with_cfg
             import torch

@@ -16,11 +16,12 @@ from .stream import StreamingDataWidthConverter, StreamingFIFO
 from .swg import ConvolutionInputGenerator
 from .thresholding import Thresholding
 from .upsample import UpsampleNearestNeighbour
+from .vvau import VVAU
 
 HW_OP_TYPES = (
     "MVAU", "ConvolutionInputGenerator", "StreamingMaxPool", "UpsampleNearestNeighbour",
     "Thresholding", "GlobalAccPool", "LabelSelect", "StreamingFIFO", "StreamingDataWidthConverter",
-    "DuplicateStreams", "AddStreams", "StreamingConcat",
+    "DuplicateStreams", "AddStreams", "StreamingConcat", "VVAU",
 )
 
 __all__ = list(HW_OP_TYPES) + [

@@ -82,4 +82,19 @@ class InsertStreams:
                     nxt.input[port] = cur
         del g.node[:]
         g.node.extend(new)
+        if any(len(n.input) > 1 or len(n.output) > 1 for n in new):
+            size_branch_fifos(model)
         return model, False
+
+
+def size_branch_fifos(model: ModelWrapper) -> None:
+    """The last FIFO of the shorter branch of every fork/join gets the depth codegen's buffering
+    model asks for (``codegen.stages.Branch``), so estimates count it and the RTL has it."""
+    from fpga_flow.codegen.stages import build_chain, vname
+
+    chain = build_chain(model)
+    by_stage = {vname(n.name): n for n in model.graph.node if n.op_type == "StreamingFIFO"}
+    for b in chain.branches:
+        if b.need and b.fifo in by_stage:
+            op = getCustomOp(by_stage[b.fifo])
+            op.set_nodeattr("depth", max(op.get_nodeattr("depth"), b.need))
