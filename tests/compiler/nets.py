@@ -151,3 +151,21 @@ class SkipConcatNet(nn.Module):
         skip = self.relu0(self.conv0(self.inp(x)))
         deep = self.up(self.relu1(self.conv1(self.pool(skip))))
         return self.head(torch.cat([self.qcat(skip), self.qcat(deep)], dim=1))
+
+
+def depthwise_net(po2: bool = True, ch: int = 8, classes: int = 5):
+    """MobileNet-style: conv 3x3 -> [depthwise 3x3 (stride 1, then 2) + BN + QuantReLU -> pointwise 1x1
+    + QuantReLU] x2 -> GAP -> linear."""
+    qnn, IA, IW, UA = _q()
+    kw_w = dict(weight_bit_width=4, **({"weight_quant": IW} if po2 else {}))
+    kw_a = dict(bit_width=4, return_quant_tensor=True, **({"act_quant": UA} if po2 else {}))
+    layers = [qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+              qnn.QuantConv2d(3, ch, 3, padding=1, bias=False, **kw_w), nn.BatchNorm2d(ch), qnn.QuantReLU(**kw_a)]
+    for stride in (1, 2):
+        layers += [qnn.QuantConv2d(ch, ch, 3, stride=stride, padding=1, groups=ch, bias=False, **kw_w),
+                   nn.BatchNorm2d(ch), qnn.QuantReLU(**kw_a),
+                   qnn.QuantConv2d(ch, ch, 1, bias=False, **kw_w), nn.BatchNorm2d(ch), qnn.QuantReLU(**kw_a)]
+    layers += [nn.AdaptiveAvgPool2d(1), qnn.QuantIdentity(bit_width=8, return_quant_tensor=True,
+                                                           **({"act_quant": IA} if po2 else {})),
+               nn.Flatten(), qnn.QuantLinear(ch, classes, bias=True, **kw_w)]
+    return nn.Sequential(*layers)

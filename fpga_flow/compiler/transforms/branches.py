@@ -169,3 +169,4 @@ def channel_concat(node, ts: list[IntT], qshapes, b: _Builder) -> IntT:
     o = b.tensor("cat", oshape, int_dtype_for_range(lo, hi))
     b.node("Concat", [t.name for t in ts], [o], axis=-1)
     return IntT(o, oshape, lo, hi, steps, None, None)
+

@@ -150,7 +150,7 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_
             op.set_nodeattr("PE", 1)
             _walk(op, "PE", math.gcd(*op.get_nodeattr("ChannelsPerStream")), target)
         elif t in ("Thresholding", "GlobalAccPool", "StreamingMaxPool", "UpsampleNearestNeighbour",
-                   "DuplicateStreams", "AddStreams"):
+                   "DuplicateStreams", "AddStreams", "VVAU"):
             op.set_nodeattr("PE", 1)
             _walk(op, "PE", op.get_nodeattr("NumChannels"), target)
         elif t == "LabelSelect":

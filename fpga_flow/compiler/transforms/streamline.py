@@ -25,6 +25,7 @@ from fpga_flow.compiler.hw.base import int_dtype_for_range
 from fpga_flow.errors import FlowError
 
 from .branches import channel_concat, check_join_quant, residual_add
+from .depthwise import depthwise_matrix
 from .chain import F32, Step, compute_thresholds, eval_chain, quant_levels, slope_signs
 from .ir import MAX_EXACT, IntT, QConst, _attr, _Builder, _err, host_pre
 
@@ -339,8 +340,11 @@ class Streamline:
             raise _err(node, "conv on a flattened tensor")
         sx = self._scalar_scale(node, t)
         wq = self._weights(node, ins[1], consts, qconsts)
-        if int(_attr(node, "group", 1)) != 1:
-            raise _err(node, "grouped/depthwise convolution is not supported")
+        group = int(_attr(node, "group", 1))
+        depthwise = group > 1 and group == t.C == wq.q.shape[0] and wq.q.shape[1] == 1
+        if group != 1 and not depthwise:
+            raise _err(node, f"grouped convolution (group={group}) is not supported; depthwise (group = in = out "
+                             "channels) is")
         if any(d != 1 for d in _attr(node, "dilations", [1, 1])):
             raise _err(node, "dilated convolution is not supported")
         if _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
@@ -350,17 +354,17 @@ class Streamline:
         pads = list(_attr(node, "pads", [0, 0, 0, 0]))
         strides = list(_attr(node, "strides", [1, 1]))
         _, H, W, C = t.shape
-        if C != cin:
-            raise _err(node, f"channel mismatch {C} vs {cin}")
+        if C != cin * group:
+            raise _err(node, f"channel mismatch {C} vs {cin * group}")
         oh = (H + pads[0] + pads[2] - kh) // strides[0] + 1
         ow = (W + pads[1] + pads[3] - kw) // strides[1] + 1
         src = t.name
-        if (kh, kw) != (1, 1) or any(pads) or strides != [1, 1]:
+        if (kh, kw) != (1, 1) or any(pads) or strides != [1, 1] or depthwise:
             src = b.tensor("im2col", (1, oh, ow, kh * kw * C), b.dtypes.get(t.name))
             b.node("Im2Col", [t.name], [src], domain="qonnx.custom_op.general",
                    stride=strides, kernel_size=[kh, kw], input_shape=f"(1, {H}, {W}, {C})",
-                   pad_amount=[pads[0], pads[1], pads[2], pads[3]], pad_value=0)
-        Wm = Wq.transpose(2, 3, 1, 0).reshape(kh * kw * cin, cout)
+                   pad_amount=[pads[0], pads[1], pads[2], pads[3]], pad_value=0, depthwise=int(depthwise))
+        Wm = depthwise_matrix(Wq) if depthwise else Wq.transpose(2, 3, 1, 0).reshape(kh * kw * cin, cout)
         r = self._matmul(node, t, Wm, b, src, None, (1, oh, ow, cout))
         ws = np.broadcast_to(np.asarray(wq.scale, dtype=F32).reshape(-1), (cout,)) if np.asarray(wq.scale).size > 1 else np.asarray(wq.scale, F32).reshape(())
         r.steps = [Step("mul", (sx * ws).astype(F32))]

@@ -2,7 +2,7 @@
 convert_to_hw_layers: MatMul(+MultiThreshold) -> MVAU, Im2Col -> ConvolutionInputGenerator,
 MaxPoolNHWC -> StreamingMaxPool, Resize -> UpsampleNearestNeighbour, MultiThreshold -> Thresholding,
 ReduceSum -> GlobalAccPool, ArgMax -> LabelSelect, Add of two activations (with its integer
-multipliers) -> AddStreams, Concat -> StreamingConcat, a tensor read by several layers -> a
+multipliers) -> AddStreams, Concat -> StreamingConcat, a depthwise MatMul (behind an Im2Col marked depthwise) -> VVAU, a tensor read by several layers -> a
 DuplicateStreams fork (transforms/forks.py); a Reshape (flatten) is dropped: the MVAU reads the NHWC
 stream as one vector."""
 
@@ -14,6 +14,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler.hw import make_hw_node
+from fpga_flow.compiler.transforms.depthwise import is_depthwise_matmul, vvau_node
 from fpga_flow.compiler.transforms.forks import JOIN_OPS, insert_forks, is_join_multiplier, join_node
 from fpga_flow.errors import FlowError
 
@@ -72,8 +73,8 @@ class ToHW:
             if op == "Im2Col":
                 ishape = model.get_tensor_shape(x)
                 k = list(_attr(n, "kernel_size"))
-                if list(_attr(n, "dilations", [1, 1])) != [1, 1] or _attr(n, "depthwise", 0):
-                    raise _err(n, "dilation/depthwise")
+                if list(_attr(n, "dilations", [1, 1])) != [1, 1]:
+                    raise _err(n, "dilation")
                 new_nodes.append(make_hw_node(
                     "ConvolutionInputGenerator", x, n.output[0], name("ConvolutionInputGenerator"),
                     IFMDim=[ishape[1], ishape[2]], IFMChannels=ishape[3], ConvKernelDim=k,
@@ -106,7 +107,11 @@ class ToHW:
                     out = mt.output[0]
                 else:
                     kw["outputDataType"] = dt(n.output[0])
-                new_nodes.append(make_hw_node("MVAU", x, out, name("MVAU"), **kw))
+                if is_depthwise_matmul(model, n):
+                    act = {k: kw[k] for k in ("thresholds", "outputDataType", "ActVal")} if mt is not None else {}
+                    new_nodes.append(vvau_node(model, n, x, out, name("VVAU"), act))
+                else:
+                    new_nodes.append(make_hw_node("MVAU", x, out, name("MVAU"), **kw))
             elif op == "MultiThreshold":
                 shape = model.get_tensor_shape(x)
                 T = self._full_thresholds(n, model.get_initializer(n.input[1]), shape[-1])
