@@ -32,6 +32,10 @@ def qonnx_nets(tmp_path_factory):
             m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=False)))
         elif name in ("residual_po2", "residual_float"):
             m = nets.randomize(nets.ResidualNet(po2=name.endswith("po2")))
+        elif name == "residual_down_po2":
+            m = nets.randomize(nets.ResidualNet(po2=True, downsample=True))
+        elif name in ("depthwise_po2", "depthwise_float"):
+            m = nets.randomize(nets.depthwise_net(po2=name.endswith("po2")))
         elif name in ("concat_po2", "concat_float"):
             m = nets.randomize(nets.SkipConcatNet(po2=name.endswith("po2")))
         elif name in ("tfc_2w2a", "cnv_2w2a"):

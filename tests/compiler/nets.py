@@ -100,7 +100,7 @@ class ResidualNet(nn.Module):
     separately (4-bit unsigned x, 8-bit signed branch: their scales differ); otherwise float scales
     and one quantizer shared by both add inputs (FINN's rule for residual adds)."""
 
-    def __init__(self, po2: bool = True, ch: int = 8, classes: int = 3):
+    def __init__(self, po2: bool = True, ch: int = 8, classes: int = 3, downsample: bool = False):
         super().__init__()
         qnn, IA, IW, UA = _q()
         kw_w = dict(weight_bit_width=4, **({"weight_quant": IW} if po2 else {}))
@@ -108,7 +108,12 @@ class ResidualNet(nn.Module):
         self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {}))
         self.conv0 = qnn.QuantConv2d(3, ch, 3, padding=1, bias=True, **kw_w)
         self.relu0 = qnn.QuantReLU(**ua)
-        self.conv1 = qnn.QuantConv2d(ch, ch, 3, padding=1, bias=True, **kw_w)
+        # ResNet's downsampling block: stride 2 in the branch, a strided 1x1 conv + BN + quantizer on the shortcut
+        self.shortcut = nn.Sequential(
+            qnn.QuantConv2d(ch, ch, 1, stride=2, bias=False, **kw_w), nn.BatchNorm2d(ch),
+            qnn.QuantIdentity(bit_width=6, return_quant_tensor=False, **({"act_quant": IA} if po2 else {}))
+        ) if downsample else nn.Identity()
+        self.conv1 = qnn.QuantConv2d(ch, ch, 3, stride=2 if downsample else 1, padding=1, bias=True, **kw_w)
         self.bn1 = nn.BatchNorm2d(ch)
         self.relu1 = qnn.QuantReLU(**ua)
         self.conv2 = qnn.QuantConv2d(ch, ch, 3, padding=1, bias=True, **kw_w)
@@ -124,6 +129,7 @@ class ResidualNet(nn.Module):
     def forward(self, x):
         x = self.relu0(self.conv0(self.inp(x)))
         y = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
+        x = self.shortcut(x)
         s = self.qbranch(y) + x if self.po2 else self.qshared(y) + self.qshared(x)
         return self.head(self.relu_out(s))
 

@@ -34,16 +34,42 @@ def test_residual_net_bit_exact(qonnx_nets, name):
     assert ops.count("DuplicateStreams") == 1 and ops.count("AddStreams") == 1
     add = getCustomOp(next(n for n in hm.graph.node if n.op_type == "AddStreams"))
     fork = next(n for n in hm.graph.node if n.op_type == "DuplicateStreams")
-    assert len(set(add.onnx_node.input) & set(fork.output)) == 1  # the shortcut comes straight from the fork
     mults = (add.get_nodeattr("lhsScale"), add.get_nodeattr("rhsScale"))
     if name == "residual_po2":
+        assert len(set(add.onnx_node.input) & set(fork.output)) == 1  # the shortcut comes straight from the fork
         # 8-bit signed branch vs 4-bit unsigned shortcut: power-of-two scales 4x apart, joined exactly
         assert mults != (1, 1) and max(mults) in (2, 4, 8, 16)
     else:
-        assert mults == (1, 1)  # one shared quantizer on both inputs
+        assert mults == (1, 1)  # one shared quantizer on both inputs: a Thresholding on the shortcut
+        thr = next(n for n in hm.graph.node if n.op_type == "Thresholding" and n.input[0] in fork.output)
+        assert thr.output[0] in add.onnx_node.input
 
 
-@pytest.mark.parametrize("name", ["concat_po2", "concat_float"])
+def test_downsampling_residual_block_bit_exact(qonnx_nets):
+    """ResNet's downsampling block: stride-2 3x3 conv in the branch, stride-2 1x1 conv + BN on the shortcut."""
+    path, shape = qonnx_nets("residual_down_po2")
+    _, sm, hm, io = check_net(path, shape, n=3, exact_float=False)
+    swgs = [getCustomOp(n) for n in hm.graph.node if n.op_type == "ConvolutionInputGenerator"]
+    assert sorted((s.get_nodeattr("ConvKernelDim")[0], s.get_nodeattr("Stride")[0]) for s in swgs) == [(1, 2), (3, 1), (3, 1), (3, 2)]
+    add = getCustomOp(next(n for n in hm.graph.node if n.op_type == "AddStreams"))
+    assert add.normal_input_shape() == (1, 8, 8, 8)
+
+
+@pytest.mark.parametrize("name", ["depthwise_po2", pytest.param("depthwise_float", marks=pytest.mark.slow)])
+def test_depthwise_net_bit_exact(qonnx_nets, name):
+    """MobileNet-style depthwise (stride 1 and 2) + pointwise blocks: VVAUs behind SWGs."""
+    path, shape = qonnx_nets(name)
+    _, sm, hm, io = check_net(path, shape, n=3, exact_float=name.endswith("po2"))
+    ops = _ops(hm)
+    assert ops.count("VVAU") == 2 and ops.count("MVAU") == 4
+    for n in hm.graph.node:
+        if n.op_type == "VVAU":
+            prev = next(m for m in hm.graph.node if n.input[0] in m.output)
+            assert prev.op_type == "ConvolutionInputGenerator"
+            assert getCustomOp(n).W().shape == (8, 9)
+
+
+@pytest.mark.parametrize("name", ["concat_po2", pytest.param("concat_float", marks=pytest.mark.slow)])
 def test_concat_net_bit_exact(qonnx_nets, name):
     path, shape = qonnx_nets(name)
     _, sm, hm, io = check_net(path, shape, n=4, exact_float=False)
@@ -83,7 +109,7 @@ def test_streamlined_join_executes_like_the_qonnx_graph(qonnx_nets):
 @pytest.mark.slow
 @pytest.mark.rtl
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator not installed")
-@pytest.mark.parametrize("name", ["residual_po2", "concat_po2"])
+@pytest.mark.parametrize("name", ["residual_po2", "concat_po2", "depthwise_po2"])
 def test_branch_nets_build_and_rtlsim(qonnx_nets, tmp_path, name):
     from fpga_flow.codegen import generate
     from fpga_flow.compiler import build_dataflow
@@ -95,7 +121,7 @@ def test_branch_nets_build_and_rtlsim(qonnx_nets, tmp_path, name):
     b = tmp_path / name
     r = build_dataflow(path, "Pynq-Z2", b, target_fps=2000, quiet=True)
     d = generate(b)
-    assert d.chain.branches and any(br.need for br in d.chain.branches)
+    assert name.startswith("depthwise") or (d.chain.branches and any(br.need for br in d.chain.branches))
     rng = np.random.default_rng(7)
     xs = rng.standard_normal((2,) + tuple(shape[1:])).astype(np.float32)
     xi = np.concatenate([host_input(x[None], io) for x in xs])
