@@ -34,6 +34,8 @@ def qonnx_nets(tmp_path_factory):
             m = nets.randomize(nets.ResidualNet(po2=name.endswith("po2")))
         elif name == "residual_down_po2":
             m = nets.randomize(nets.ResidualNet(po2=True, downsample=True))
+        elif name in ("avgpool_po2", "avgpool_float"):
+            m = nets.randomize(nets.avgpool_net(po2=name.endswith("po2")))
         elif name in ("depthwise_po2", "depthwise_float"):
             m = nets.randomize(nets.depthwise_net(po2=name.endswith("po2")))
         elif name in ("concat_po2", "concat_float"):

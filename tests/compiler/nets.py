@@ -175,3 +175,18 @@ def depthwise_net(po2: bool = True, ch: int = 8, classes: int = 5):
                                                            **({"act_quant": IA} if po2 else {})),
                nn.Flatten(), qnn.QuantLinear(ch, classes, bias=True, **kw_w)]
     return nn.Sequential(*layers)
+
+
+def avgpool_net(po2: bool = True, ch: int = 8, classes: int = 5):
+    """conv -> QuantReLU -> AvgPool 2x2 (not global) -> quantizer -> conv -> QuantReLU -> AvgPool 3x3 stride 2
+    -> quantizer -> flatten -> linear."""
+    qnn, IA, IW, UA = _q()
+    kw_w = dict(weight_bit_width=4, **({"weight_quant": IW} if po2 else {}))
+    kw_a = dict(bit_width=4, return_quant_tensor=False, **({"act_quant": UA} if po2 else {}))
+    return nn.Sequential(
+        qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+        qnn.QuantConv2d(3, ch, 3, padding=1, bias=True, **kw_w), qnn.QuantReLU(**kw_a), nn.AvgPool2d(2),
+        qnn.QuantIdentity(bit_width=6, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+        qnn.QuantConv2d(ch, ch, 3, padding=1, bias=True, **kw_w), qnn.QuantReLU(**kw_a), nn.AvgPool2d(3, stride=2),
+        qnn.QuantIdentity(bit_width=6, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+        nn.Flatten(), qnn.QuantLinear(ch * 3 * 3, classes, bias=True, **kw_w))

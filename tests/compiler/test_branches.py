@@ -69,6 +69,18 @@ def test_depthwise_net_bit_exact(qonnx_nets, name):
             assert getCustomOp(n).W().shape == (8, 9)
 
 
+@pytest.mark.parametrize("name", ["avgpool_po2", pytest.param("avgpool_float", marks=pytest.mark.slow)])
+def test_average_pool_not_global_bit_exact(qonnx_nets, name):
+    """AvgPool 2x2 and 3x3/stride 2: an SWG + a VVAU with unit weights (window sums), 1/k² in the thresholds."""
+    path, shape = qonnx_nets(name)
+    _, sm, hm, io = check_net(path, shape, n=3, exact_float=name.endswith("po2"))
+    pools = [getCustomOp(n) for n in hm.graph.node if n.op_type == "VVAU"]
+    assert [p.get_nodeattr("Kernel") for p in pools] == [[2, 2], [3, 3]]
+    assert all(np.all(p.W() == 1) and p.has_activation() for p in pools)
+    swg = [getCustomOp(n) for n in hm.graph.node if n.op_type == "ConvolutionInputGenerator"]
+    assert [s.get_nodeattr("Stride") for s in swg][1::2] == [[2, 2], [2, 2]]
+
+
 @pytest.mark.parametrize("name", ["concat_po2", pytest.param("concat_float", marks=pytest.mark.slow)])
 def test_concat_net_bit_exact(qonnx_nets, name):
     path, shape = qonnx_nets(name)

@@ -1,5 +1,7 @@
 """Depthwise convolutions: streamline writes them as FINN does (an Im2Col marked ``depthwise`` and
-a MatMul with a block-diagonal weight matrix); to_hw turns that MatMul into a VVAU."""
+a MatMul with a block-diagonal weight matrix); to_hw turns that MatMul into a VVAU. A k×k average
+pool that is not global is the same thing with unit weights (an integer window sum) and ``1/k²``
+at the front of the float chain, as the global pool's ``1/(H·W)``."""
 
 from __future__ import annotations
 
@@ -7,6 +9,10 @@ import numpy as np
 from onnx import helper
 
 from fpga_flow.compiler.hw import make_hw_node
+from fpga_flow.compiler.hw.base import int_dtype_for_range
+
+from .chain import F32, Step
+from .ir import MAX_EXACT, IntT, _Builder, _err
 
 
 def depthwise_matrix(Wq: np.ndarray) -> np.ndarray:
@@ -54,3 +60,28 @@ def vvau_node(model, n, x: str, out: str, name: str, act: dict):
                weights=Wd.astype(np.int64), thresholds=np.zeros((0,)))
     kw_.update(act)
     return make_hw_node("VVAU", x, out, name, **kw_)
+
+
+def average_pool(node, t: IntT, b: _Builder) -> IntT:
+    """AveragePool (kernel k, strides, no padding) -> Im2Col(depthwise) + MatMul with unit weights."""
+    k = [int(v) for v in _attr(node, "kernel_shape")]
+    st = [int(v) for v in _attr(node, "strides", [1, 1])]
+    if any(int(p) for p in _attr(node, "pads", [0, 0, 0, 0])) or _attr(node, "ceil_mode", 0):
+        raise _err(node, "average pooling with padding or ceil_mode (a border divisor that varies) is not supported")
+    for s in t.steps:
+        if not s.is_linear():
+            raise _err(node, f"average pool after a non-linear '{s.kind}' (quantize first)")
+    _, H, W, C = t.shape
+    oh, ow = (H - k[0]) // st[0] + 1, (W - k[1]) // st[1] + 1
+    N = k[0] * k[1]
+    lo, hi = min(t.lo * N, 0), t.hi * N
+    if max(abs(lo), abs(hi)) >= MAX_EXACT:
+        raise _err(node, f"window sum range [{lo}, {hi}] exceeds 2^24")
+    win = b.tensor("im2col", (1, oh, ow, N * C), b.dtypes.get(t.name))
+    b.node("Im2Col", [t.name], [win], domain="qonnx.custom_op.general", stride=st, kernel_size=k,
+           input_shape=f"(1, {H}, {W}, {C})", pad_amount=[0, 0, 0, 0], pad_value=0, depthwise=1)
+    ones = depthwise_matrix(np.ones((C, 1, k[0], k[1]), dtype=np.int64))
+    wname = b.init("W", ones.astype(F32), "UINT1")
+    o = b.tensor("psum", (1, oh, ow, C), int_dtype_for_range(min(t.lo * N, t.lo), t.hi * N))
+    b.node("MatMul", [win, wname], [o])
+    return IntT(o, (1, oh, ow, C), min(t.lo * N, t.lo), t.hi * N, [Step("div", np.asarray(N, F32))] + t.steps, None, None)

@@ -25,7 +25,7 @@ from fpga_flow.compiler.hw.base import int_dtype_for_range
 from fpga_flow.errors import FlowError
 
 from .branches import channel_concat, check_join_quant, residual_add
-from .depthwise import depthwise_matrix
+from .depthwise import average_pool, depthwise_matrix
 from .chain import F32, Step, compute_thresholds, eval_chain, quant_levels, slope_signs
 from .ir import MAX_EXACT, IntT, QConst, _attr, _Builder, _err, host_pre
 
@@ -428,8 +428,8 @@ class Streamline:
         _, H, W, C = t.shape
         if node.op_type == "AveragePool":
             k = list(_attr(node, "kernel_shape"))
-            if k != [H, W] or any(_attr(node, "pads", [0, 0, 0, 0])):
-                raise _err(node, "only global average pooling is supported")
+            if k != [H, W]:
+                return average_pool(node, t, b)
         if node.op_type == "ReduceMean":
             axes = _attr(node, "axes", None)
             if axes is None and len(node.input) > 1 and node.input[1]:
