@@ -113,3 +113,48 @@ def test_shallow_branch_fifo_is_a_named_deadlock(tmp_path):
     d = generate(b, {short.fifo: 2})
     with pytest.raises(FlowError, match=rf"branch deadlock: FIFO {short.fifo} \(depth 2\).*AddStreams"):
         run_design(d, random_frames(d.chain, 1), stall_limit=3000)
+
+
+def fork_join(rng, join: str):
+    """Random shapes/folds/types: fork -> [Thresholding] and [direct] -> AddStreams or StreamingConcat."""
+    H, W = (int(v) for v in rng.integers(1, 5, 2))
+    C = int(rng.choice([2, 4, 6, 8]))
+    pes = [p for p in (1, 2, C) if C % p == 0]
+    pe_fork, pe_thr, pe_join = (int(rng.choice(pes)) for _ in range(3))
+    idt = str(rng.choice(["UINT4", "INT4", "UINT3"]))
+    odt = str(rng.choice(["UINT2", "INT3"]))
+    n_thr = (1 << int(odt[-1])) - 1
+    lo, hi = (-8, 7) if idt == "INT4" else (0, 15 if idt == "UINT4" else 7)
+    vec = [1, H, W]
+    layers = [
+        ("DuplicateStreams", ["inp"], ["x0", "x1"], dict(NumChannels=C, PE=pe_fork, numInputVectors=vec, inputDataType=idt)),
+        ("Thresholding", ["x0"], ["t"], dict(NumChannels=C, PE=pe_thr, numInputVectors=vec, inputDataType=idt,
+                                             outputDataType=odt, ActVal=-4 if odt.startswith("INT") else 0,
+                                             thresholds=np.sort(rng.integers(lo, hi + 2, (C, n_thr)), axis=1))),
+    ]
+    if join == "add":
+        layers.append(("AddStreams", ["t", "x1"], ["outp"], dict(NumChannels=C, PE=pe_join, numInputVectors=vec,
+                                                                 lhsDataType=odt, rhsDataType=idt,
+                                                                 lhsScale=int(rng.choice([1, 2, 4])),
+                                                                 rhsScale=int(rng.choice([1, 3])))))
+        cout = C
+    else:
+        layers.append(("StreamingConcat", ["x1", "t"], ["outp"], dict(ChannelsPerStream=[C, C], PE=pe_join,
+                                                                      numInputVectors=vec, lhsDataType=idt,
+                                                                      rhsDataType=odt)))
+        cout = 2 * C
+    return dag_model(layers, (1, H, W, C), (1, H, W, cout))
+
+
+@pytest.mark.rtl
+@needs_verilator
+@pytest.mark.parametrize("join,seed", [("add", 11), ("concat", 12),
+                                       pytest.param("add", 13, marks=pytest.mark.slow),
+                                       pytest.param("concat", 14, marks=pytest.mark.slow)])
+def test_fork_join_random_shapes_rtl_matches_numpy(tmp_path, join, seed):
+    m = fork_join(np.random.default_rng(seed), join)
+    b = write_build(m, tmp_path / f"{join}{seed}")
+    d = generate(b)
+    x = random_frames(d.chain, 3, seed=seed)
+    res = run_design(d, x, backpressure=0.4)
+    np.testing.assert_array_equal(res.outputs, execute_hw_graph(ModelWrapper(str(b / "dataflow.onnx")), x))
