@@ -121,8 +121,12 @@ def generate_from_model(model, rtl_dir, fifo_depths: dict | None = None, *,
                                     for s in chain.stages if s.ext_weights],
         "stages": [{"name": s.name, "node": s.node, "op_type": s.op_type, "module": s.module,
                     "params": s.params, "in_width": s.in_width, "out_width": s.out_width,
-                    "in_words": s.in_words, "out_words": s.out_words, "exp_cycles": s.exp_cycles}
+                    "in_words": s.in_words, "out_words": s.out_words, "exp_cycles": s.exp_cycles,
+                    "in_streams": s.ins, "out_streams": s.outs}
                    for s in chain.stages],
+        "branches": [{"fork": b.fork, "join": b.join, "port": b.port, "path": b.path, "fifo": b.fifo,
+                      "need": b.need, "depth": int(chain.stage(b.fifo).params["DEPTH"]) if b.fifo else None}
+                     for b in chain.branches],
     }
     (rtl_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return RtlDesign(rtl_dir, chain, srcs, manifest)
@@ -133,7 +137,7 @@ def tb_spec(chain: Chain):
 
     mons = [vl.Port(f"dbg_cnt_{k}", 32) for k, _ in enumerate(chain.fifos())]
     return vl.TbSpec(top=TOP, in_width=pad8(chain.in_width), out_width=pad8(chain.out_width), monitors=mons,
-                     dbg=vl.Port("dbg_hs", 2 * (len(chain.stages) + 1)), progress="dbg_fire",
+                     dbg=vl.Port("dbg_hs", 2 * chain.n_streams), progress="dbg_fire",
                      axilite="s_axi_control")
 
 

@@ -58,8 +58,9 @@ def estimate(model: ModelWrapper, board) -> dict:
 
 def io_spec(model: ModelWrapper, io: dict) -> dict:
     """io.json: host view of the accelerator (FINN driver's io_shape_dict plus the float mapping)."""
-    nodes = list(model.graph.node)
-    first, last = getCustomOp(nodes[0]), getCustomOp(nodes[-1])
+    g = model.graph
+    first = getCustomOp(next(n for n in g.node if g.input[0].name in n.input))
+    last = getCustomOp(next(n for n in g.node if g.output[0].name in n.output))
     out = {"input": dict(io["input"]), "output": dict(io["output"])}
     i, o = out["input"], out["output"]
     i["datatype"] = first.input_datatype().name

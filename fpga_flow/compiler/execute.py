@@ -6,17 +6,20 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+from fpga_flow.compiler.dag import topo_nodes
 from fpga_flow.errors import FlowError
 
 
 def execute_hw(model: ModelWrapper, x: np.ndarray, return_all: bool = False):
-    """Feed integer NHWC ``x`` through the chain of hardware layers; returns the output (and, with
-    ``return_all``, a dict tensor name -> array of every layer output)."""
+    """Feed integer NHWC ``x`` through the hardware layers in stream order (branches included);
+    returns the output (and, with ``return_all``, a dict tensor name -> array of every layer output)."""
     ctx = {model.graph.input[0].name: np.asarray(x)}
-    for n in model.graph.node:
+    for n in topo_nodes(model, single_consumer=False):
         if n.domain != "fpga_flow.compiler.hw":
             raise FlowError(f"node {n.name} ({n.op_type}) is not a hardware layer")
         op = getCustomOp(n)
-        ctx[n.output[0]] = np.asarray(op.execute_numpy(ctx[n.input[0]])).reshape(op.normal_output_shape())
+        y = np.asarray(op.execute_numpy(*(ctx[i] for i in n.input))).reshape(op.normal_output_shape())
+        for o in n.output:
+            ctx[o] = y
     y = ctx[model.graph.output[0].name]
     return (y, ctx) if return_all else y

@@ -52,18 +52,32 @@ class RtlsimResult:
 
 
 def stalled_stage(chain, dbg_hex: str) -> str | None:
-    """Name the stage that holds a valid input it does not take while producing nothing."""
+    """Name the stage that holds a valid input it does not take while producing nothing; for a
+    fork/join, the branch whose full FIFO starves the other branch (a branch deadlock)."""
     if not dbg_hex:
         return None
     v = int(dbg_hex, 16)
-    n = len(chain.stages)
-    valid = [(v >> i) & 1 for i in range(n + 1)]
-    ready = [(v >> (n + 1 + i)) & 1 for i in range(n + 1)]
-    stuck = [s.name for i, s in enumerate(chain.stages)
-             if valid[i] and not ready[i] and not valid[i + 1]]
+    n = chain.n_streams
+    valid = [(v >> i) & 1 for i in range(n)]
+    ready = [(v >> (n + i)) & 1 for i in range(n)]
+    by_name = {s.name: s for s in chain.stages}
+    for b in chain.branches:
+        f = by_name.get(b.fifo) if b.fifo else None
+        if f is None or not (valid[f.ins[0]] and not ready[f.ins[0]]):
+            continue
+        j = by_name[b.join]
+        starving = [p for p, sid in enumerate(j.ins) if p != b.port and not valid[sid]]
+        if starving:
+            other = next(o for o in chain.branches if o.join == b.join and o.port == starving[0])
+            return (f"branch deadlock: FIFO {f.name} (depth {f.params['DEPTH']}) on the branch "
+                    f"{b.fork} -> {' -> '.join(b.path)} -> {b.join} (input {b.port}) is full while {b.join} "
+                    f"waits for input {starving[0]} from {' -> '.join(other.path) or b.fork}; "
+                    f"the buffering model asks for >= {b.need or '?'} words there (or size the FIFOs by rtlsim)")
+    stuck = [s.name for s in chain.stages
+             if any(valid[i] and not ready[i] for i in s.ins) and not any(valid[o] for o in s.outs)]
     if stuck:
         return stuck[-1]
-    waiting = [s.name for i, s in enumerate(chain.stages) if not valid[i] and not valid[i + 1]]
+    waiting = [s.name for s in chain.stages if not any(valid[i] for i in s.ins) and not any(valid[o] for o in s.outs)]
     return f"none holds data; first idle stage {waiting[0]}" if waiting else None
 
 
@@ -147,8 +161,10 @@ def size_fifos(build_dir, *, frames: int = 2, seed: int = 0, opt: str = "-O1",
     base = res.cycles_per_frame
     final, used_cap, tried = measured, None, []
     trials = []
+    # a branch FIFO keeps its measured depth: capped below it the shorter branch would starve the join
+    branch_fifos = {b.fifo for b in d0.chain.branches if b.fifo}
     for cap in caps:
-        capped = {k: min(d, cap) for k, d in measured.items()}
+        capped = {k: d if k in branch_fifos else min(d, cap) for k, d in measured.items()}
         if capped == measured:
             break
         trials.append((cap, capped))
@@ -158,8 +174,11 @@ def size_fifos(build_dir, *, frames: int = 2, seed: int = 0, opt: str = "-O1",
         cycles = fan_out(functools.partial(_cap_trial, build_dir, x, opt), trials)
         shutil.rmtree(build_dir / "sizing", ignore_errors=True)
     else:
-        cycles = (run_design(generate(build_dir, capped), x, opt=opt).cycles_per_frame for _, capped in trials)
+        cycles = (_cap_cycles(build_dir, x, opt, capped) for _, capped in trials)
     for (cap, capped), cpf in zip(trials, cycles):
+        if isinstance(cpf, str):  # a cap that deadlocks is a cap too small
+            tried.append({"cap": cap, "deadlock": cpf[:300]})
+            continue
         tried.append({"cap": cap, "cycles_per_frame": cpf})
         if cpf <= base * (1 + tolerance):
             final, used_cap = capped, cap
@@ -177,8 +196,19 @@ def size_fifos(build_dir, *, frames: int = 2, seed: int = 0, opt: str = "-O1",
     return final
 
 
-def _cap_trial(build_dir: Path, x: np.ndarray, opt: str, trial: tuple[int, dict]) -> float:
-    """Cycles/frame with the FIFOs capped (a Ray task): the design goes to its own folder."""
+def _cap_cycles(build_dir: Path, x: np.ndarray, opt: str, depths: dict) -> float | str:
+    """Cycles/frame with the FIFOs capped, or the deadlock message when the cap is too small."""
+    from fpga_flow.codegen import generate
+
+    try:
+        return run_design(generate(build_dir, depths), x, opt=opt).cycles_per_frame
+    except FlowError as err:
+        return str(err)
+
+
+def _cap_trial(build_dir: Path, x: np.ndarray, opt: str, trial: tuple[int, dict]) -> float | str:
+    """Cycles/frame with the FIFOs capped (a Ray task): the design goes to its own folder; a deadlock
+    comes back as its message."""
     from fpga_flow.codegen import _load_model, generate_from_model
 
     cap, depths = trial
@@ -186,6 +216,8 @@ def _cap_trial(build_dir: Path, x: np.ndarray, opt: str, trial: tuple[int, dict]
     try:
         design = generate_from_model(_load_model(Path(build_dir) / "dataflow.onnx"), rtl_dir, depths)
         return run_design(design, x, opt=opt).cycles_per_frame
+    except FlowError as err:
+        return str(err)
     finally:
         shutil.rmtree(rtl_dir, ignore_errors=True)
 
@@ -212,17 +244,10 @@ def rtlsim(build_dir, x: np.ndarray, *, size: bool | None = None, backpressure: 
 
 def execute_hw_graph(model, x: np.ndarray) -> np.ndarray:
     """The compiler's semantics of a hw graph: each node's ``execute_numpy`` in stream order (int64)."""
-    from qonnx.custom_op.registry import getCustomOp
-
-    from fpga_flow.codegen.stages import _ordered_nodes
+    from fpga_flow.compiler.execute import execute_hw
 
     outs = []
     for f in np.asarray(x):
-        y = f[None].astype(np.int64)
-        for n in _ordered_nodes(model):
-            op = getCustomOp(n)
-            y = np.asarray(op.execute_numpy(y.reshape(op.normal_input_shape()))).astype(np.int64)
+        y = np.asarray(execute_hw(model, f[None].astype(np.int64))).astype(np.int64)
         outs.append(y.reshape(y.shape[1:]) if y.shape[0] == 1 else y)
     return np.stack(outs)
-
-

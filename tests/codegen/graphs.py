@@ -62,3 +62,57 @@ def write_build(model: ModelWrapper, build_dir: Path) -> Path:
     build_dir.mkdir(parents=True, exist_ok=True)
     model.save(str(build_dir / "dataflow.onnx"))
     return build_dir
+
+
+def dag_model(layers: list[tuple[str, list[str], list[str], dict]], inp_shape, out_shape) -> ModelWrapper:
+    """A hw graph from (op_type, inputs, outputs, attrs); tensors ``inp`` and ``outp`` are the
+    design's input and output."""
+    nodes = [make_hw_node(t, ins, outs, name=f"{t}_{i}", **a) for i, (t, ins, outs, a) in enumerate(layers)]
+    graph = helper.make_graph(nodes, "hw_dag",
+                              [helper.make_tensor_value_info("inp", TensorProto.FLOAT, list(inp_shape))],
+                              [helper.make_tensor_value_info("outp", TensorProto.FLOAT, list(out_shape))])
+    m = ModelWrapper(qonnx_make_model(graph, producer_name="fpga_flow-tests"))
+    for n in nodes:
+        op = getCustomOp(n)
+        dts = op.input_datatypes() if hasattr(op, "input_datatypes") else [op.input_datatype()]
+        for i, d in zip(n.input, dts):
+            m.set_tensor_datatype(i, d)
+        for o in n.output:
+            m.set_tensor_datatype(o, op.output_datatype())
+            m.set_tensor_shape(o, list(op.normal_output_shape()))
+    return m
+
+
+def residual_block(rng, *, H=6, W=6, C=4, pe=2, simd=2, rhs_scale=2) -> ModelWrapper:
+    """fork -> [SWG 3x3 pad 1 -> MVAU (UINT4 act)] + shortcut -> AddStreams(1·conv + rhs_scale·x)."""
+    thr = _thr(rng, C, 4, -30, 40)
+    return dag_model([
+        ("DuplicateStreams", ["inp"], ["x0", "x1"], dict(NumChannels=C, PE=pe, numInputVectors=[1, H, W],
+                                                         inputDataType="UINT4")),
+        ("ConvolutionInputGenerator", ["x0"], ["win"], dict(IFMDim=[H, W], IFMChannels=C, ConvKernelDim=[3, 3],
+                                                            Padding=[1, 1, 1, 1], SIMD=simd, inputDataType="UINT4")),
+        ("MVAU", ["win"], ["conv"], dict(MW=9 * C, MH=C, PE=pe, SIMD=simd, numInputVectors=[1, H, W],
+                                         inputDataType="UINT4", weightDataType="INT3",
+                                         weights=rng.integers(-4, 4, (9 * C, C)), thresholds=thr,
+                                         outputDataType="UINT4")),
+        ("AddStreams", ["conv", "x1"], ["outp"], dict(NumChannels=C, PE=pe, numInputVectors=[1, H, W],
+                                                      lhsDataType="UINT4", rhsDataType="UINT4", rhsScale=rhs_scale)),
+    ], (1, H, W, C), (1, H, W, C))
+
+
+def concat_block(rng, *, H=4, W=6, C=4, F=6, pe=2) -> ModelWrapper:
+    """fork -> [Thresholding to INT3] ++ [SWG 3x3 -> MVAU to UINT4] -> StreamingConcat (INT5 out)."""
+    return dag_model([
+        ("DuplicateStreams", ["inp"], ["x0", "x1"], dict(NumChannels=C, PE=pe, numInputVectors=[1, H, W],
+                                                         inputDataType="UINT4")),
+        ("Thresholding", ["x0"], ["t"], dict(NumChannels=C, PE=pe, numInputVectors=[1, H, W], inputDataType="UINT4",
+                                             outputDataType="INT3", ActVal=-4, thresholds=_thr(rng, C, 3, 0, 15))),
+        ("ConvolutionInputGenerator", ["x1"], ["win"], dict(IFMDim=[H, W], IFMChannels=C, ConvKernelDim=[3, 3],
+                                                            Padding=[1, 1, 1, 1], SIMD=pe, inputDataType="UINT4")),
+        ("MVAU", ["win"], ["conv"], dict(MW=9 * C, MH=F, PE=pe, SIMD=pe * 2, numInputVectors=[1, H, W],
+                                         inputDataType="UINT4", weightDataType="INT3",
+                                         weights=rng.integers(-4, 4, (9 * C, F)), thresholds=_thr(rng, F, 4, -30, 40),
+                                         outputDataType="UINT4")),
+        ("StreamingConcat", ["t", "conv"], ["outp"], dict(ChannelsPerStream=[C, F], PE=pe, numInputVectors=[1, H, W],
+                                                          lhsDataType="INT3", rhsDataType="UINT4")),
+    ], (1, H, W, C), (1, H, W, C + F))

@@ -30,6 +30,16 @@ def qonnx_nets(tmp_path_factory):
             m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=True, out_quant=True)))
         elif name == "upsample_argmax_host":
             m = nets.ArgMaxHead(nets.randomize(nets.upsample_net(po2=False)))
+        elif name in ("residual_po2", "residual_float"):
+            m = nets.randomize(nets.ResidualNet(po2=name.endswith("po2")))
+        elif name == "residual_down_po2":
+            m = nets.randomize(nets.ResidualNet(po2=True, downsample=True))
+        elif name in ("avgpool_po2", "avgpool_float"):
+            m = nets.randomize(nets.avgpool_net(po2=name.endswith("po2")))
+        elif name in ("depthwise_po2", "depthwise_float"):
+            m = nets.randomize(nets.depthwise_net(po2=name.endswith("po2")))
+        elif name in ("concat_po2", "concat_float"):
+            m = nets.randomize(nets.SkipConcatNet(po2=name.endswith("po2")))
         elif name in nets.BNN_PYNQ:
             m, shape = nets.bnn_pynq(name)
         elif name.startswith("zoo:") or name.startswith("zoo-channel:"):

@@ -114,3 +114,101 @@ def bnn_pynq(name: str, seed: int = 1) -> tuple[nn.Module, tuple]:
                 mod.running_var.uniform_(0.5, 2.0, generator=g)
     m.eval()
     return m, shape
+
+
+class ResidualNet(nn.Module):
+    """Input quantizer -> conv+QuantReLU (x) -> [conv+BN+QuantReLU -> conv+BN -> quantizer] + x ->
+    QuantReLU -> conv (per-pixel logits). ``po2``: power-of-two scales, the two add inputs quantized
+    separately (4-bit unsigned x, 8-bit signed branch: their scales differ); otherwise float scales
+    and one quantizer shared by both add inputs (FINN's rule for residual adds)."""
+
+    def __init__(self, po2: bool = True, ch: int = 8, classes: int = 3, downsample: bool = False):
+        super().__init__()
+        qnn, IA, IW, UA = _q()
+        kw_w = dict(weight_bit_width=4, **({"weight_quant": IW} if po2 else {}))
+        ua = dict(bit_width=4, return_quant_tensor=False, **({"act_quant": UA} if po2 else {}))
+        self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {}))
+        self.conv0 = qnn.QuantConv2d(3, ch, 3, padding=1, bias=True, **kw_w)
+        self.relu0 = qnn.QuantReLU(**ua)
+        # ResNet's downsampling block: stride 2 in the branch, a strided 1x1 conv + BN + quantizer on the shortcut
+        self.shortcut = nn.Sequential(
+            qnn.QuantConv2d(ch, ch, 1, stride=2, bias=False, **kw_w), nn.BatchNorm2d(ch),
+            qnn.QuantIdentity(bit_width=6, return_quant_tensor=False, **({"act_quant": IA} if po2 else {}))
+        ) if downsample else nn.Identity()
+        self.conv1 = qnn.QuantConv2d(ch, ch, 3, stride=2 if downsample else 1, padding=1, bias=True, **kw_w)
+        self.bn1 = nn.BatchNorm2d(ch)
+        self.relu1 = qnn.QuantReLU(**ua)
+        self.conv2 = qnn.QuantConv2d(ch, ch, 3, padding=1, bias=True, **kw_w)
+        self.bn2 = nn.BatchNorm2d(ch)
+        self.po2 = po2
+        if po2:
+            self.qbranch = qnn.QuantIdentity(bit_width=8, return_quant_tensor=False, act_quant=IA)
+        else:
+            self.qshared = qnn.QuantIdentity(bit_width=6, return_quant_tensor=False)
+        self.relu_out = qnn.QuantReLU(**ua)
+        self.head = qnn.QuantConv2d(ch, classes, 1, bias=True, **kw_w)
+
+    def forward(self, x):
+        x = self.relu0(self.conv0(self.inp(x)))
+        y = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
+        x = self.shortcut(x)
+        s = self.qbranch(y) + x if self.po2 else self.qshared(y) + self.qshared(x)
+        return self.head(self.relu_out(s))
+
+
+class SkipConcatNet(nn.Module):
+    """A one-level U-Net: conv+QuantReLU (skip) -> maxpool -> conv+QuantReLU -> upsample, concat
+    with the skip (both through one shared quantizer, so the concat has one scale) -> conv (logits)."""
+
+    def __init__(self, po2: bool = True, ch: int = 4, classes: int = 3):
+        super().__init__()
+        qnn, IA, IW, UA = _q()
+        kw_w = dict(weight_bit_width=4, **({"weight_quant": IW} if po2 else {}))
+        ua = dict(bit_width=4, return_quant_tensor=False, **({"act_quant": UA} if po2 else {}))
+        self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {}))
+        self.conv0 = qnn.QuantConv2d(3, ch, 3, padding=1, bias=True, **kw_w)
+        self.relu0 = qnn.QuantReLU(**ua)
+        self.pool = nn.MaxPool2d(2)
+        self.conv1 = qnn.QuantConv2d(ch, 2 * ch, 3, padding=1, bias=True, **kw_w)
+        self.relu1 = qnn.QuantReLU(**ua)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.qcat = qnn.QuantReLU(**ua)
+        self.head = qnn.QuantConv2d(3 * ch, classes, 3, padding=1, bias=True, **kw_w)
+
+    def forward(self, x):
+        skip = self.relu0(self.conv0(self.inp(x)))
+        deep = self.up(self.relu1(self.conv1(self.pool(skip))))
+        return self.head(torch.cat([self.qcat(skip), self.qcat(deep)], dim=1))
+
+
+def depthwise_net(po2: bool = True, ch: int = 8, classes: int = 5):
+    """MobileNet-style: conv 3x3 -> [depthwise 3x3 (stride 1, then 2) + BN + QuantReLU -> pointwise 1x1
+    + QuantReLU] x2 -> GAP -> linear."""
+    qnn, IA, IW, UA = _q()
+    kw_w = dict(weight_bit_width=4, **({"weight_quant": IW} if po2 else {}))
+    kw_a = dict(bit_width=4, return_quant_tensor=True, **({"act_quant": UA} if po2 else {}))
+    layers = [qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+              qnn.QuantConv2d(3, ch, 3, padding=1, bias=False, **kw_w), nn.BatchNorm2d(ch), qnn.QuantReLU(**kw_a)]
+    for stride in (1, 2):
+        layers += [qnn.QuantConv2d(ch, ch, 3, stride=stride, padding=1, groups=ch, bias=False, **kw_w),
+                   nn.BatchNorm2d(ch), qnn.QuantReLU(**kw_a),
+                   qnn.QuantConv2d(ch, ch, 1, bias=False, **kw_w), nn.BatchNorm2d(ch), qnn.QuantReLU(**kw_a)]
+    layers += [nn.AdaptiveAvgPool2d(1), qnn.QuantIdentity(bit_width=8, return_quant_tensor=True,
+                                                           **({"act_quant": IA} if po2 else {})),
+               nn.Flatten(), qnn.QuantLinear(ch, classes, bias=True, **kw_w)]
+    return nn.Sequential(*layers)
+
+
+def avgpool_net(po2: bool = True, ch: int = 8, classes: int = 5):
+    """conv -> QuantReLU -> AvgPool 2x2 (not global) -> quantizer -> conv -> QuantReLU -> AvgPool 3x3 stride 2
+    -> quantizer -> flatten -> linear."""
+    qnn, IA, IW, UA = _q()
+    kw_w = dict(weight_bit_width=4, **({"weight_quant": IW} if po2 else {}))
+    kw_a = dict(bit_width=4, return_quant_tensor=False, **({"act_quant": UA} if po2 else {}))
+    return nn.Sequential(
+        qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+        qnn.QuantConv2d(3, ch, 3, padding=1, bias=True, **kw_w), qnn.QuantReLU(**kw_a), nn.AvgPool2d(2),
+        qnn.QuantIdentity(bit_width=6, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+        qnn.QuantConv2d(ch, ch, 3, padding=1, bias=True, **kw_w), qnn.QuantReLU(**kw_a), nn.AvgPool2d(3, stride=2),
+        qnn.QuantIdentity(bit_width=6, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+        nn.Flatten(), qnn.QuantLinear(ch * 3 * 3, classes, bias=True, **kw_w))

@@ -4,8 +4,11 @@ qonnx's ``getCustomOp`` imports this package (the node domain) and takes the cla
 ``op_type``, so ``execute_onnx`` runs a hardware graph.
 """
 
+from .addstreams import AddStreams
 from .base import (DOMAIN, HWCustomOp, Resources, make_hw_node, make_single_node_model,
                    pack_words, unpack_words)
+from .concat import StreamingConcat
+from .duplicate import DuplicateStreams
 from .labelselect import LabelSelect
 from .mvau import MVAU
 from .mvau_binary import BinaryMVAU
@@ -14,6 +17,7 @@ from .stream import StreamingDataWidthConverter, StreamingFIFO
 from .swg import ConvolutionInputGenerator
 from .thresholding import Thresholding
 from .upsample import UpsampleNearestNeighbour
+from .vvau import VVAU
 
 # layers with the MVAU interface (folding, weights, mem_mode): op types and their RTL modules
 MVAU_OP_TYPES = ("MVAU", "BinaryMVAU")
@@ -22,6 +26,7 @@ MVAU_MODULES = ("mvau", "mvau_binary")
 HW_OP_TYPES = (
     "MVAU", "BinaryMVAU", "ConvolutionInputGenerator", "StreamingMaxPool", "UpsampleNearestNeighbour",
     "Thresholding", "GlobalAccPool", "LabelSelect", "StreamingFIFO", "StreamingDataWidthConverter",
+    "DuplicateStreams", "AddStreams", "StreamingConcat", "VVAU",
 )
 
 __all__ = list(HW_OP_TYPES) + [

@@ -291,6 +291,27 @@ class HWCustomOp(CustomOp):
         f = self.out_fold()
         return tuple(s[:-1]) + (s[-1] // f, f)
 
+    # ---------- stream ports (one in, one out; fork/join layers override, see multistream.py) ----------
+    def instream_widths(self) -> list[int]:
+        return [self.instream_width()]
+
+    def outstream_widths(self) -> list[int]:
+        return [self.outstream_width()]
+
+    def input_words(self) -> list[int]:
+        """Words per frame on each input stream."""
+        return [int(np.prod(self.normal_input_shape())) // self.in_fold()]
+
+    def output_words(self) -> list[int]:
+        return [int(np.prod(self.normal_output_shape())) // self.out_fold()]
+
+    def buffered_input_words(self) -> int:
+        """Input words the layer can take before its output must drain (a bound): one input vector
+        (pixel) plus pipeline registers. Layers that hold rows or frames override it; branch FIFO
+        sizing (codegen) adds these up along the longer branch of a fork/join."""
+        s = self.normal_input_shape()
+        return int(np.prod(s[-1:])) // self.in_fold() + 4
+
     def weight_bits_total(self) -> int:
         """Bits of on-chip parameter memory (weights/thresholds); 0 if none."""
         return 0
@@ -315,12 +336,15 @@ class HWCustomOp(CustomOp):
         return self.check_folding()
 
 
-def make_hw_node(op_type: str, inp: str, out: str, name: str | None = None, **attrs: Any):
-    """An ONNX node of a hardware layer with the given attributes (typed via the class)."""
+def make_hw_node(op_type: str, inp: str | list[str], out: str | list[str], name: str | None = None, **attrs: Any):
+    """An ONNX node of a hardware layer with the given attributes (typed via the class); a fork or
+    join layer takes lists of tensor names."""
     from fpga_flow.compiler import hw
 
     cls = getattr(hw, op_type)
-    node = helper.make_node(op_type, [inp], [out], domain=DOMAIN, name=name or f"{op_type}_0")
+    ins = list(inp) if isinstance(inp, (list, tuple)) else [inp]
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    node = helper.make_node(op_type, ins, outs, domain=DOMAIN, name=name or f"{op_type}_0")
     inst = cls(node)
     kinds = cls.attr_kinds()
     for k, v in attrs.items():

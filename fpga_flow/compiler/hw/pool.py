@@ -46,6 +46,11 @@ class StreamingMaxPool(PassThroughStreamOp):
         a = self.attrs
         return a.IFMDim[0] * a.IFMDim[1] * a.NumChannels // a.PE
 
+    def buffered_input_words(self):
+        """K input rows go in before the first output row comes out."""
+        a = self.attrs
+        return a.PoolDim * a.IFMDim[1] * (a.NumChannels // a.PE) + 4
+
     def resource_estimate(self):
         a = self.attrs
         b = self.input_datatype().bitwidth()
@@ -114,6 +119,9 @@ class GlobalAccPool(HWCustomOp):
     def exp_cycles(self):
         a = self.attrs
         return a.IFMDim[0] * a.IFMDim[1] * a.NumChannels // a.PE + a.NumChannels // a.PE
+
+    def buffered_input_words(self):
+        return self.input_words()[0] + 4  # the whole frame before the sums
 
     def resource_estimate(self):
         a = self.attrs

@@ -76,6 +76,12 @@ class ConvolutionInputGenerator(PassThroughStreamOp):
                 out[:, :, :, i, j, :] = xp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :]
         return out.reshape(1, oh, ow, kh * kw * C)
 
+    def buffered_input_words(self) -> int:
+        """Input words held ahead of the windows: swg.v's circular pixel buffer, swg_pw.v's line buffer."""
+        H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
+        pixels = (kh - 1) * W + kw if self.parallel() else min(H * W, (kh + sh - 2) * W + 2 * kw)
+        return pixels * (self.get_nodeattr("IFMChannels") // self.get_nodeattr("SIMD")) + 4
+
     def parallel(self) -> bool:
         return bool(self.get_nodeattr("parallel_window"))
 

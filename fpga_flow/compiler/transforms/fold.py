@@ -223,7 +223,11 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_
                 if op.check_folding() or op.exp_cycles() >= c_seq:
                     op.set_nodeattr("parallel_window", 0)
             choose_ram_style(op, budget)
-        elif t in ("Thresholding", "GlobalAccPool", "StreamingMaxPool", "UpsampleNearestNeighbour"):
+        elif t == "StreamingConcat":  # one PE for both inputs
+            op.set_nodeattr("PE", 1)
+            _walk(op, "PE", math.gcd(*op.get_nodeattr("ChannelsPerStream")), target)
+        elif t in ("Thresholding", "GlobalAccPool", "StreamingMaxPool", "UpsampleNearestNeighbour",
+                   "DuplicateStreams", "AddStreams", "VVAU"):
             op.set_nodeattr("PE", 1)
             _walk(op, "PE", op.get_nodeattr("NumChannels"), target)
         elif t == "LabelSelect":

@@ -25,6 +25,8 @@ from fpga_flow.compiler.hw.base import int_dtype_for_range
 from fpga_flow.errors import FlowError
 
 from .bipolar import bipolar_levels, bipolar_thresholds
+from .branches import channel_concat, check_join_quant, residual_add
+from .depthwise import average_pool, depthwise_matrix
 from .chain import F32, Step, compute_thresholds, eval_chain, quant_levels, slope_signs
 from .ir import MAX_EXACT, IntT, QConst, _attr, _Builder, _err, host_pre
 
@@ -36,6 +38,9 @@ class Streamline:
         self.io: dict = {}
         # QONNX activation-quantizer output -> integer tensor of the new graph (node-by-node checks)
         self.tensor_map: dict[str, dict] = {}
+        # residual sums whose float32 value differs in the last bit from the graph's: the quantizer
+        # after them is checked on every pair of inputs (transforms/branches.py)
+        self.join_checks: dict[str, tuple] = {}
 
     # ---------------- helpers ----------------
     def _chan_vec(self, node, arr: np.ndarray, t: IntT, qshape) -> np.ndarray:
@@ -204,6 +209,8 @@ class Streamline:
                 else:
                     T, qmin_ = compute_thresholds(t.steps, C, t.lo, t.hi, np.broadcast_to(sc, (C,)),
                                                   np.broadcast_to(z, (C,)), bits, signed, narrow, rmode)
+                if t.name in self.join_checks:
+                    check_join_quant(node, self.join_checks[t.name], t, T, qmin, sc, z, bits, signed, narrow, rmode)
                 o = self._emit_mt(b, t, T, qmin, qmax, "act")
                 ints[out] = IntT(o, t.shape, qmin, qmax, self._dq_steps(sc, z), t.perm)
                 self.tensor_map[out] = {"tensor": o, "scale": np.asarray(sc, np.float64).ravel().tolist(),
@@ -237,6 +244,11 @@ class Streamline:
                 lo = -np.inf if lo is None else float(lo)
                 hi = np.inf if hi is None else float(hi)
                 ints[out], qshape[out] = IntT(t.name, t.shape, t.lo, t.hi, t.steps + [Step("clip", extra={"lo": lo, "hi": hi})], t.perm, t.weight_init), qs
+            elif op == "Add" and len(acts) == 2:
+                ints[out], qshape[out] = residual_add(node, ints[acts[0]], ints[acts[1]], b, self.join_checks), qs
+            elif op == "Concat":
+                ints[out] = channel_concat(node, [ints[a] for a in ins if a in ints], [qshape[a] for a in ins], b)
+                qshape[out] = shp(out)
             elif op in ("Add", "Sub", "Mul", "Div"):
                 if len(acts) > 1:
                     raise _err(node, "elementwise op on two activation tensors (residual/branch) is not supported")
@@ -297,7 +309,7 @@ class Streamline:
             else:
                 raise _err(node, "op type not supported by the dataflow compiler "
                                  "(supported: Quant, Conv, Gemm/MatMul, BatchNormalization, Relu, Add/Mul/Sub/Div by "
-                                 "constants, MaxPool, GlobalAveragePool/ReduceMean, Resize nearest, Flatten, ArgMax/TopK)")
+                                 "constants, Add of two activations (residual), channel Concat, MaxPool, GlobalAveragePool/ReduceMean, Resize nearest, Flatten, ArgMax/TopK)")
 
         out_name = g.output[0].name
         if out_name not in ints:
@@ -361,8 +373,11 @@ class Streamline:
             raise _err(node, "conv on a flattened tensor")
         sx, kx = self._input_affine(node, t, any(_attr(node, "pads", [0, 0, 0, 0])))
         wq = self._weights(node, ins[1], consts, qconsts)
-        if int(_attr(node, "group", 1)) != 1:
-            raise _err(node, "grouped/depthwise convolution is not supported")
+        group = int(_attr(node, "group", 1))
+        depthwise = group > 1 and group == t.C == wq.q.shape[0] and wq.q.shape[1] == 1
+        if group != 1 and not depthwise:
+            raise _err(node, f"grouped convolution (group={group}) is not supported; depthwise (group = in = out "
+                             "channels) is")
         if any(d != 1 for d in _attr(node, "dilations", [1, 1])):
             raise _err(node, "dilated convolution is not supported")
         if _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
@@ -372,17 +387,17 @@ class Streamline:
         pads = list(_attr(node, "pads", [0, 0, 0, 0]))
         strides = list(_attr(node, "strides", [1, 1]))
         _, H, W, C = t.shape
-        if C != cin:
-            raise _err(node, f"channel mismatch {C} vs {cin}")
+        if C != cin * group:
+            raise _err(node, f"channel mismatch {C} vs {cin * group}")
         oh = (H + pads[0] + pads[2] - kh) // strides[0] + 1
         ow = (W + pads[1] + pads[3] - kw) // strides[1] + 1
         src = t.name
-        if (kh, kw) != (1, 1) or any(pads) or strides != [1, 1]:
+        if (kh, kw) != (1, 1) or any(pads) or strides != [1, 1] or depthwise:
             src = b.tensor("im2col", (1, oh, ow, kh * kw * C), b.dtypes.get(t.name))
             b.node("Im2Col", [t.name], [src], domain="qonnx.custom_op.general",
                    stride=strides, kernel_size=[kh, kw], input_shape=f"(1, {H}, {W}, {C})",
-                   pad_amount=[pads[0], pads[1], pads[2], pads[3]], pad_value=0)
-        Wm = Wq.transpose(2, 3, 1, 0).reshape(kh * kw * cin, cout)
+                   pad_amount=[pads[0], pads[1], pads[2], pads[3]], pad_value=0, depthwise=int(depthwise))
+        Wm = depthwise_matrix(Wq) if depthwise else Wq.transpose(2, 3, 1, 0).reshape(kh * kw * cin, cout)
         r = self._matmul(node, t, Wm, b, src, None, (1, oh, ow, cout))
         ws = np.broadcast_to(np.asarray(wq.scale, dtype=F32).reshape(-1), (cout,)) if np.asarray(wq.scale).size > 1 else np.asarray(wq.scale, F32).reshape(())
         r.steps = self._offset_steps(kx, Wm) + [Step("mul", (sx * ws).astype(F32))]
@@ -454,8 +469,8 @@ class Streamline:
         _, H, W, C = t.shape
         if node.op_type == "AveragePool":
             k = list(_attr(node, "kernel_shape"))
-            if k != [H, W] or any(_attr(node, "pads", [0, 0, 0, 0])):
-                raise _err(node, "only global average pooling is supported")
+            if k != [H, W]:
+                return average_pool(node, t, b)
         if node.op_type == "ReduceMean":
             axes = _attr(node, "axes", None)
             if axes is None and len(node.input) > 1 and node.input[1]:

@@ -1,8 +1,10 @@
 """to_hw: streamlined integer graph -> hardware layers (fpga_flow.compiler.hw), FINN's
 convert_to_hw_layers: MatMul(+MultiThreshold) -> MVAU, Im2Col -> ConvolutionInputGenerator,
 MaxPoolNHWC -> StreamingMaxPool, Resize -> UpsampleNearestNeighbour, MultiThreshold -> Thresholding,
-ReduceSum -> GlobalAccPool, ArgMax -> LabelSelect; a Reshape (flatten) is dropped: the MVAU reads
-the NHWC stream as one vector."""
+ReduceSum -> GlobalAccPool, ArgMax -> LabelSelect, Add of two activations (with its integer
+multipliers) -> AddStreams, Concat -> StreamingConcat, a depthwise MatMul (behind an Im2Col marked depthwise) -> VVAU, a tensor read by several layers -> a
+DuplicateStreams fork (transforms/forks.py); a Reshape (flatten) is dropped: the MVAU reads the NHWC
+stream as one vector."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from qonnx.custom_op.registry import getCustomOp
 
 from fpga_flow.compiler.hw import make_hw_node
 from fpga_flow.compiler.hw.mvau_binary import is_bipolar_matrix
+from fpga_flow.compiler.transforms.depthwise import is_depthwise_matmul, vvau_node
+from fpga_flow.compiler.transforms.forks import JOIN_OPS, insert_forks, is_join_multiplier, join_node
 from fpga_flow.errors import FlowError
 
 
@@ -35,13 +39,11 @@ class ToHW:
         for n in g.node:
             for i in n.input:
                 consumers.setdefault(i, []).append(n)
-        for t, cs in consumers.items():
-            if t and len(cs) > 1 and model.get_initializer(t) is None:
-                raise _err(cs[1], f"tensor '{t}' feeds {len(cs)} nodes; branching dataflow is not supported")
         rename: dict[str, str] = {}  # dropped reshape: output -> input
         new_nodes = []
         absorbed = set()
         idx: dict[str, int] = {}
+        scaled: dict[str, tuple[str, int]] = {}  # Mul by an integer in front of an Add: (input, multiplier)
 
         def name(op):
             i = idx.get(op, 0)
@@ -61,13 +63,19 @@ class ToHW:
             if op == "Reshape":
                 rename[n.output[0]] = x
                 continue
+            if op in JOIN_OPS:
+                new_nodes.append(join_node(model, n, [src(i) for i in n.input], name(JOIN_OPS[op]), scaled))
+                continue
+            if is_join_multiplier(model, n, consumers):
+                scaled[n.output[0]] = (x, int(model.get_initializer(n.input[1])))
+                continue
             if op == "Cast" and getattr(model.find_producer(n.input[0]), "op_type", "") == "ArgMax":
                 continue  # absorbed into LabelSelect
             if op == "Im2Col":
                 ishape = model.get_tensor_shape(x)
                 k = list(_attr(n, "kernel_size"))
-                if list(_attr(n, "dilations", [1, 1])) != [1, 1] or _attr(n, "depthwise", 0):
-                    raise _err(n, "dilation/depthwise")
+                if list(_attr(n, "dilations", [1, 1])) != [1, 1]:
+                    raise _err(n, "dilation")
                 new_nodes.append(make_hw_node(
                     "ConvolutionInputGenerator", x, n.output[0], name("ConvolutionInputGenerator"),
                     IFMDim=[ishape[1], ishape[2]], IFMChannels=ishape[3], ConvKernelDim=k,
@@ -100,9 +108,13 @@ class ToHW:
                     out = mt.output[0]
                 else:
                     kw["outputDataType"] = dt(n.output[0])
-                # ±1 weights: the multiplier-free BinaryMVAU (XNOR-popcount or add/subtract)
-                kind = "BinaryMVAU" if is_bipolar_matrix(W) else "MVAU"
-                new_nodes.append(make_hw_node(kind, x, out, name(kind), **kw))
+                if is_depthwise_matmul(model, n):
+                    act = {k: kw[k] for k in ("thresholds", "outputDataType", "ActVal")} if mt is not None else {}
+                    new_nodes.append(vvau_node(model, n, x, out, name("VVAU"), act))
+                else:
+                    # ±1 weights: the multiplier-free BinaryMVAU (XNOR-popcount or add/subtract)
+                    kind = "BinaryMVAU" if is_bipolar_matrix(W) else "MVAU"
+                    new_nodes.append(make_hw_node(kind, x, out, name(kind), **kw))
             elif op == "MultiThreshold":
                 shape = model.get_tensor_shape(x)
                 T = self._full_thresholds(n, model.get_initializer(n.input[1]), shape[-1])
@@ -145,7 +157,9 @@ class ToHW:
         # rebuild graph
         keep_inits = []
         for nd in new_nodes:
-            nd.input[0] = src(nd.input[0])
+            for k, i in enumerate(nd.input):
+                nd.input[k] = src(i)
+        new_nodes = insert_forks(model, new_nodes, name)
         gout = g.output[0].name
         if gout in rename:
             raise FlowError(f"graph output '{gout}' is produced by a reshape; not supported")
