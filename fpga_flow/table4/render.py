@@ -38,7 +38,8 @@ def speedup_cell(r: dict) -> str:
         return "1.00× (baseline)"
     if r.get("speedup") is None:
         return "-"
-    return f"{r['speedup']:.2f}× vs {r['baseline']}"
+    v = r["speedup"]
+    return (f"{v:.2f}×" if v >= 0.1 else f"{v:.2g}×") + f" vs {r['baseline']}"  # never a bare "0.00×"
 
 
 def source_cell(r: dict) -> str:
