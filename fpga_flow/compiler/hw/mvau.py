@@ -164,11 +164,14 @@ class MVAU(HWCustomOp):
         return max(1, min(self.get_nodeattr("PE"), k_max if k <= 0 else min(k, k_max)))
 
     def dsp_count(self) -> int:
+        """DSP slices: one per K PEs and lane; a last group of a single PE is a small multiplier,
+        which Yosys maps to LUTs (vgg16-pruned MVAU_1, PE 16 at K = 3: 45 slices, not 54)."""
         k = self.products_per_dsp()
         if k == 0:
             return 0
         a = self.attrs
-        return math.ceil(a.PE / k) * a.SIMD
+        groups = a.PE // k + (1 if a.PE % k >= 2 else 0)
+        return groups * a.SIMD
 
     def check_folding(self):
         a = self.attrs
@@ -282,6 +285,8 @@ class MVAU(HWCustomOp):
             c2 = P * Q * W * math.ceil(self.wmem() / 64)
         packing = 0.0
         k = self.products_per_dsp()
+        if k > 1 and P % k == 1:  # the lone last PE's products: LUT multipliers
+            packing += Q * 0.5 * (W * A) ** 1.4
         if k > 1:
             tsw = W + A + 1 + math.log2(Q)
             packing = 2.7 * (Q * (A + 1 + math.log2(Q)) + P * tsw)

@@ -118,7 +118,9 @@ def fewest_dsp_slices(op, target: float, mvau_wwidth_max: int) -> tuple[int, int
     for s_ in divisors(MW):
         for p_ in divisors(MH):
             if (MW // s_) * (MH // p_) * V <= target:
-                key = (math.ceil(p_ / min(p_, k_max)) * s_, s_ * p_, s_ * wb > mvau_wwidth_max)
+                k = min(p_, k_max)
+                slices = (p_ // k + (1 if p_ % k >= 2 else 0)) * s_  # as MVAU.dsp_count
+                key = (slices, s_ * p_, s_ * wb > mvau_wwidth_max)
                 if best is None or key < best[0]:
                     best = (key, p_, s_)
     if best is None:
