@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from fpga_flow.cli_options import FlowCommand, data_root, device as device_check, positive, writable, zoo_model
+from fpga_flow.cli_options import (FlowCommand, board_name, data_root, device as device_check, existing_dir, positive,
+                                   writable, zoo_model)
 from fpga_flow.errors import FlowError
 
 
@@ -96,13 +97,15 @@ def register(app: typer.Typer) -> None:
                         + ", ".join(f"{k} {v:.4f}" for k, v in res.best.items() if k != "epoch")
                         + f" -> {out}", highlight=False)
 
-    @app.command("store", help="put a flow's row checkpoint (build/<row>-<board>/checkpoints/pruned.pt, trained at "
+    @app.command("store", cls=FlowCommand, help="put a flow's row checkpoint (build/<row>-<board>/checkpoints/pruned.pt, trained at "
                                "the design size) and its provenance into the checkpoint store")
     def _store(
         model: str = typer.Option(..., "--model", help="Table 4 row: vgg16, vgg16-quantized, vgg16-ha, vgg16-hcr, "
                                                        "segnet, segnet-pruned"),
-        board: str = typer.Option("Pynq-Z2", "--board", help="the board of the build folder the row was made in"),
-        build_root: Path = typer.Option(Path("build"), "--build-root"),
+        board: str = typer.Option("Pynq-Z2", "--board", callback=board_name,
+                                  help="the board of the build folder the row was made in"),
+        build_root: Path = typer.Option(Path("build"), "--build-root", callback=existing_dir,
+                                        help="folder holding the <row>-<board>/ build folder"),
         committed: bool = typer.Option(False, "--committed", help="into fpga_flow/models/checkpoints (small rows, "
                                        "committed to git) instead of $FPGA_FLOW_CHECKPOINTS (build/checkpoints)"),
         force: bool = typer.Option(False, "--force", help="replace a stored checkpoint of this row"),

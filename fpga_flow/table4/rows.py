@@ -25,31 +25,26 @@ class Table4Row:
     def unavailable(self) -> str | None:
         """Why this row cannot be built with the code as it is, or None."""
         from fpga_flow.flow import TASK
-        from fpga_flow.models import MODELS
 
-        if self.name not in MODELS:
-            return f"{self.name} is not in the model zoo yet"
-        if self.name not in TASK:
-            return f"the flow has no stages for {self.name} yet"
-        return None
-
-
-ROWS: tuple[Table4Row, ...] = (
-    Table4Row("vgg16", "cls", "VGG16"),
-    Table4Row("vgg16-pruned", "cls", "VGG16 (pruned)"),
-    Table4Row("vgg16-quantized", "cls", "VGG16-Quantized"),
-    Table4Row("vgg16-ha", "cls", "VGG16-HA"),
-    Table4Row("vgg16-hcr", "cls", "VGG16-HCR"),
-    Table4Row("segnet", "seg", "SegNet"),
-    Table4Row("segnet-pruned", "seg", "SegNet-Pruned"),
-)
+        return None if self.name in TASK else f"the flow has no stages for {self.name} yet"
 
 
 def row(name: str) -> Table4Row:
-    for r in ROWS:
-        if r.name == name:
-            return r
-    raise FlowError(f"unknown Table 4 row {name!r}; rows: {', '.join(r.name for r in ROWS)}")
+    """The row a zoo name means (``fpga_flow.models.registry``: architecture, recipe, bits, reference label);
+    an unknown name, or a zoo model that is no Table 4 row, is a FlowError listing the rows."""
+    from fpga_flow.models.registry import rows, spec
+
+    s = spec(name)
+    if s.bits is None:
+        raise FlowError(f"unknown Table 4 row {name!r}; rows: {', '.join(rows())}")
+    return Table4Row(name, s.task, s.reference)
+
+
+def all_rows() -> list[Table4Row]:
+    """Every row of the reference table, in its order, from the zoo registry."""
+    from fpga_flow.models.registry import rows
+
+    return [row(n) for n in rows()]
 
 
 def select_rows(names: list[str] | None) -> tuple[list[Table4Row], list[Table4Row]]:
@@ -61,7 +56,8 @@ def select_rows(names: list[str] | None) -> tuple[list[Table4Row], list[Table4Ro
             if why:
                 raise FlowError(f"row {r.name}: {why}")
         return chosen, []
-    return [r for r in ROWS if not r.unavailable()], [r for r in ROWS if r.unavailable()]
+    every = all_rows()
+    return [r for r in every if not r.unavailable()], [r for r in every if r.unavailable()]
 
 
 class RowSource(Protocol):

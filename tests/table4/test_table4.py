@@ -114,7 +114,7 @@ def test_bad_board_or_row_fails_before_any_work(tmp_path):
     src = FixtureSource(tmp_path / "build")
     with pytest.raises(FlowError, match="Pynq-Z9"):
         run_table4(_cfg(tmp_path, boards=["Pynq-Z9"]), src)
-    with pytest.raises(FlowError, match="unknown Table 4 row 'vgg17'"):
+    with pytest.raises(FlowError, match="unknown model 'vgg17'; Table 4 rows: vgg16 "):
         run_table4(_cfg(tmp_path, rows=["vgg17"]), src)
     assert src.calls == [] and not (tmp_path / "t4").exists()
 
