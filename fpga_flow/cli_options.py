@@ -83,13 +83,15 @@ def zoo_model(value):
 
 def existing_dir(value):
     if value is not None and not Path(value).is_dir():
-        raise typer.BadParameter(f"{value}: folder not found")
+        raise typer.BadParameter(f"{value}: " + ("is a file, expected a folder" if Path(value).exists()
+                                                 else "folder not found"))
     return value
 
 
 def existing_file(value):
     if value is not None and not Path(value).is_file():
-        raise typer.BadParameter(f"{value}: file not found")
+        raise typer.BadParameter(f"{value}: " + ("is a folder, expected a file" if Path(value).is_dir()
+                                                 else "file not found"))
     return value
 
 

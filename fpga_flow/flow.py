@@ -71,8 +71,12 @@ class FlowConfig:
         """What this run builds, in one paragraph: size, width, bits, data source, epochs."""
         data = (f"ISIC data at {self.data}" if self.data is not None
                 else f"synthetic ISIC set, {self.n_images} images ({self.data_root})")
-        return (f"{self.model} on {self.board}: input {self.image_size}×{self.image_size}, width ×{self.width:g}, "
-                f"W{self.wbits}A{self.abits}; data: {data}; "
+        bits = self.row.bits
+        low = (f" (float training and SeReNe at {self.low_size}×{self.low_size}, then fine-tuned)"
+               if self.low_size != self.image_size else "")
+        return (f"{self.model} on {self.board}: input {self.image_size}×{self.image_size}{low}, width ×{self.width:g}, "
+                f"W{self.wbits or bits.wbits}A{self.abits or bits.abits} (first/last layer W{bits.first_wbits}/"
+                f"W{bits.last_wbits}); data: {data}; "
                 + (f"float model from {self.checkpoint}" if self.checkpoint else f"training {self.epochs} epochs")
                 + f", SeReNe {self.prune_epochs} epochs, QAT {self.qat_epochs} epoch(s); target "
                 + (f"{self.target_fps:g} FPS" if self.target_fps else "FPS: the fastest folding that fits")

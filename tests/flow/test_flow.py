@@ -86,7 +86,7 @@ def test_bitstream_without_vivado_exits_0_unless_required(tmp_path, monkeypatch,
     # fpga_flow.cli.main turns a FlowError into its exit code; the runner calls the app directly
     assert (r.exception.exit_code if isinstance(r.exception, FlowError) else r.exit_code) == code, r.output
     assert r.output.count("bitstream not built") == 1
-    assert "vgg16-pruned on Pynq-Z2: input 32×32, width ×0.125, W4A4; data: synthetic ISIC set" in r.output
+    assert "vgg16-pruned on Pynq-Z2: input 32×32, width ×0.125, W4A4 (first/last layer W8/W8); data: synthetic ISIC set" in r.output
     assert ("everything but the bitstream is built" in r.output) != require
     r = CliRunner().invoke(app, ["bitstream", "--build-root", str(tmp_path)])  # a plain re-run says what it reuses
     assert "reusing the settings" in r.output and "--image-size 32, --width 0.125" in r.output

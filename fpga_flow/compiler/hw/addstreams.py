@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import Resources, int_dtype_for_range
+from .base import ChannelStream, Resources, int_dtype_for_range
 from .multistream import MultiStreamOp
 
 
@@ -23,23 +23,13 @@ class AddStreamsAttrs:
     rhsScale: int = 1
 
 
-class AddStreams(MultiStreamOp):
+class AddStreams(ChannelStream, MultiStreamOp):
     """``out = lhsScale·a + rhsScale·b``, exact (the output type holds the whole range). FINN's
     AddStreams is ``a + b`` (equal scales); the multipliers let streamlining join two tensors
     whose power-of-two (or otherwise commensurable) scales differ, without requantising."""
 
     Attrs = AddStreamsAttrs
     rtl_module = "add_streams"
-
-    def normal_input_shape(self):
-        return tuple(self.get_nodeattr("numInputVectors")) + (self.get_nodeattr("NumChannels"),)
-
-    normal_output_shape = normal_input_shape
-
-    def in_fold(self):
-        return self.get_nodeattr("PE")
-
-    out_fold = in_fold
 
     def input_datatypes(self):
         return [DataType[self.get_nodeattr("lhsDataType")], DataType[self.get_nodeattr("rhsDataType")]]

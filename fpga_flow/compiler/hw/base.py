@@ -406,3 +406,20 @@ class PassThroughStreamOp(HWCustomOp):
         channels, fold = self.get_nodeattr(self.channels_attr), self.in_fold()
         return [] if channels % fold == 0 else [
             f"{self.channels_attr}={channels} not divisible by {self.fold_attr}={fold}"]
+
+
+class ChannelStream:
+    """Mixin: a tensor ``numInputVectors + [NumChannels]`` in and out, ``PE`` channels per stream word
+    (Thresholding, DuplicateStreams, AddStreams)."""
+
+    def normal_input_shape(self) -> tuple[int, ...]:
+        return tuple(self.get_nodeattr("numInputVectors")) + (self.get_nodeattr("NumChannels"),)
+
+    def normal_output_shape(self) -> tuple[int, ...]:
+        return self.normal_input_shape()
+
+    def in_fold(self) -> int:
+        return self.get_nodeattr("PE")
+
+    def out_fold(self) -> int:
+        return self.in_fold()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import Resources
+from .base import ChannelStream, Resources
 from .multistream import MultiStreamOp
 
 
@@ -20,22 +20,12 @@ class DuplicateStreamsAttrs:
     NumOutputStreams: int = 2
 
 
-class DuplicateStreams(MultiStreamOp):
+class DuplicateStreams(ChannelStream, MultiStreamOp):
     """Every output is the input. ``duplicate_streams`` registers one word per output and takes
     the next input once all outputs took the previous one."""
 
     Attrs = DuplicateStreamsAttrs
     rtl_module = "duplicate_streams"
-
-    def normal_input_shape(self):
-        return tuple(self.get_nodeattr("numInputVectors")) + (self.get_nodeattr("NumChannels"),)
-
-    normal_output_shape = normal_input_shape
-
-    def in_fold(self):
-        return self.get_nodeattr("PE")
-
-    out_fold = in_fold
 
     def input_datatype(self):
         return DataType[self.get_nodeattr("inputDataType")]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import HWCustomOp, Resources, multithreshold_count, signed_bits_for_range, threshold_memory
+from .base import ChannelStream, HWCustomOp, Resources, multithreshold_count, signed_bits_for_range, threshold_memory
 
 
 @dataclass
@@ -22,7 +22,7 @@ class ThresholdingAttrs:
     thresholds: np.ndarray = None  # type: ignore[assignment]  # C × N_THR
 
 
-class Thresholding(HWCustomOp):
+class Thresholding(ChannelStream, HWCustomOp):
     """``out[c] = ACT_BIAS + Σ_t [x[c] >= T[c,t]]``.
 
     SPEC.md gives no parameter list for ``thresholding``; decision (same names as MVAU):
@@ -36,16 +36,6 @@ class Thresholding(HWCustomOp):
 
     def V(self):
         return int(np.prod(self.get_nodeattr("numInputVectors")))
-
-    def normal_input_shape(self):
-        return tuple(self.get_nodeattr("numInputVectors")) + (self.get_nodeattr("NumChannels"),)
-
-    normal_output_shape = normal_input_shape
-
-    def in_fold(self):
-        return self.get_nodeattr("PE")
-
-    out_fold = in_fold
 
     def input_datatype(self):
         return DataType[self.get_nodeattr("inputDataType")]
