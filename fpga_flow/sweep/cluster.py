@@ -114,6 +114,10 @@ def cluster_cpus() -> int:
     return int(ray.cluster_resources().get("CPU", 1))
 
 
+def _call(fn: Callable[[T], R], x: T) -> R:
+    return fn(x)
+
+
 def fan_out(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 1, num_cpus: float = 1,
             max_retries: int = 2) -> list[R]:
     """``[fn(x) for x in items]``, in order: Ray tasks when Ray is running, else ``jobs`` threads."""
@@ -124,7 +128,8 @@ def fan_out(fn: Callable[[T], R], items: Iterable[T], *, jobs: int = 1, num_cpus
         import ray
 
         connect()
-        task = ray.remote(num_cpus=num_cpus, max_retries=max_retries)(fn)
-        return ray.get([task.remote(x) for x in items])
+        # ray.remote takes plain functions only (not functools.partial): the callable travels as an argument
+        task = ray.remote(num_cpus=num_cpus, max_retries=max_retries)(_call)
+        return ray.get([task.remote(fn, x) for x in items])
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return list(pool.map(fn, items))
