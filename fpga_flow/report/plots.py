@@ -20,10 +20,10 @@ from fpga_flow.report.tables import RESOURCES, _lookup, estimate_budget, synth_t
 SOURCE_COLOR = {"measured": "#1f77b4", "rtlsim": "#2ca02c", "estimate": "#ff7f0e", "reference": "#9e9e9e"}
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig, path: Path, dpi: int = 100) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 

@@ -14,16 +14,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-SOURCE_COLOR = {"measured": "#1f77b4", "rtlsim": "#2ca02c", "estimate": "#ff7f0e", "reference": "#9e9e9e"}
-RESOURCES = ("lut", "ff", "dsp", "bram18", "uram")
+from fpga_flow.report.plots import SOURCE_COLOR, _save as _save_report  # noqa: E402
+from fpga_flow.report.tables import RESOURCES  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save_report(fig, path, dpi=90)
 
 
 def _label(r: dict) -> str:
