@@ -423,3 +423,9 @@ class ChannelStream:
 
     def out_fold(self) -> int:
         return self.in_fold()
+
+
+def carried_weight_bits(weight_datatype: str) -> int:
+    """Signed bits that carry weights of ``weight_datatype`` in RTL (UINTn needs n+1)."""
+    wdt = DataType[weight_datatype]
+    return wdt.bitwidth() + (0 if wdt.signed() else 1)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import (HWCustomOp, Resources, multithreshold_count, pack_words,
+from .base import (HWCustomOp, carried_weight_bits, Resources, multithreshold_count, pack_words,
                    signed_bits_for_range, threshold_memory)
 
 # DSP48E1 multiplier ports (signed): A 25 bits, B 18 bits. DSP48E2's A is 27 bits; the packing uses
@@ -120,8 +120,7 @@ class MVAU(HWCustomOp):
         return DataType[self.get_nodeattr("inputDataType")]
 
     def weight_bits(self) -> int:
-        wdt = DataType[self.get_nodeattr("weightDataType")]
-        return wdt.bitwidth() + (0 if wdt.signed() else 1)
+        return carried_weight_bits(self.get_nodeattr("weightDataType"))
 
     def acc_range(self) -> tuple[int, int]:
         c = self.__dict__.setdefault("_cache", {})

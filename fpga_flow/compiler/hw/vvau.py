@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import (HWCustomOp, Resources, multithreshold_count, pack_words, signed_bits_for_range,
+from .base import (HWCustomOp, carried_weight_bits, Resources, multithreshold_count, pack_words, signed_bits_for_range,
                    threshold_memory)
 
 
@@ -69,8 +69,7 @@ class VVAU(HWCustomOp):
         return DataType[self.get_nodeattr("inputDataType")]
 
     def weight_bits(self) -> int:
-        wdt = DataType[self.get_nodeattr("weightDataType")]
-        return wdt.bitwidth() + (0 if wdt.signed() else 1)
+        return carried_weight_bits(self.get_nodeattr("weightDataType"))
 
     def acc_range(self) -> tuple[int, int]:
         W, d = self.W(), self.input_datatype()
