@@ -46,7 +46,7 @@ def tiny_build(root, task: str, monkeypatch) -> FlowConfig:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, HW, HW)).astype(np.float32)
     y = rng.integers(0, 4, 2) if task == "cls" else (rng.random((2, HW, HW)) > 0.5).astype(np.int64)
-    monkeypatch.setattr("fpga_flow.flow._test_set", lambda f: (x, y, len(x)))
+    monkeypatch.setattr("fpga_flow.flow.sim_stages._test_set", lambda f: (x, y, len(x)))
     f = Flow(cfg)
     st_rtlsim(f)
     st_deploy(f)

@@ -1,0 +1,117 @@
+"""The accuracy stages: test images through Verilator (checked bit for bit against the compiled dataflow
+graph) and the float / pruned / quantized / hardware accuracy table."""
+
+from __future__ import annotations
+
+from fpga_flow.errors import FlowError
+from fpga_flow.flow.runner import Flow
+from fpga_flow.runtime.buildinfo import read_json, write_json
+
+
+# cycles the hardware-accuracy run may simulate (Verilator runs ~1e6-1e7 cycles/s here): the whole test split
+# of a toy build (a few 1e6 cycles), ~130 frames of vgg16-pruned at 224x224 on Pynq-Z2 (1.5e6 cycles/frame)
+RTLSIM_BUDGET_CYCLES = 2e8
+
+
+def _test_count(f: Flow, n_split: int) -> int:
+    """Test images through rtlsim: ``n_test`` if given, else the whole split within RTLSIM_BUDGET_CYCLES."""
+    if f.cfg.n_test:
+        return min(f.cfg.n_test, n_split)
+    cycles = ((read_json(f.path("estimates.json")) or {}).get("total") or {}).get("cycles_per_frame")
+    if not cycles:
+        return n_split
+    return max(1, min(n_split, int(RTLSIM_BUDGET_CYCLES // cycles)))
+
+
+def _test_set(f: Flow):
+    """The first test images (float NCHW) and their labels, and the size of the test split."""
+    import numpy as np
+
+    test = f.loaders(batch_size=64)["test"]
+    n_split = len(test.dataset)
+    n = _test_count(f, n_split)
+    xs, ys = [], []
+    for x, y in test:
+        xs.append(x.numpy())
+        ys.append(np.asarray(y))
+        if sum(len(a) for a in xs) >= n:
+            break
+    return np.concatenate(xs)[:n], np.concatenate(ys)[:n], n_split
+
+
+def st_rtlsim(f: Flow) -> None:
+    """Run the test images through Verilator, check them against the dataflow graph, save the figures."""
+    import numpy as np
+
+    from fpga_flow.runtime import Accelerator
+    from fpga_flow.runtime.bench import bench_accelerator
+
+    c = f.cfg
+    x, y, n_split = _test_set(f)
+    f.note(f"{len(x)} of {n_split} test images through rtlsim"
+           + ("" if len(x) == n_split else " (the rest would exceed the simulation budget; --n-test sets the count)"))
+    with Accelerator("rtlsim", c.bdir, board=c.board) as acc:
+        res = acc.execute(x)
+        ref = _dataflow_reference(f, acc, x)
+        if ref is not None and not np.array_equal(ref, res.raw):
+            bad = int(np.argmax([not np.array_equal(a, b) for a, b in zip(ref, res.raw)]))
+            raise FlowError(f"{c.bdir}: rtlsim output of test image {bad} differs from dataflow.onnx execution")
+        f.note("rtlsim bit-exact vs dataflow.onnx on %d images" % len(x) if ref is not None
+               else "dataflow.onnx reference not available: rtlsim outputs not cross-checked")
+        r = bench_accelerator(acc, model=c.model, board=c.board, images=x[:1])
+    r.save(c.bdir)
+    f.path("sim").mkdir(exist_ok=True)
+    f.note(f"rtlsim: {r.fps.median:.2f} FPS at the board clock ({r.details.get('cycles_per_frame')} cycles/frame)")
+    np.save(f.path("sim/test_inputs.npy"), x)
+    np.save(f.path("sim/test_labels.npy"), y)
+    np.save(f.path("sim/test_outputs.npy"), res.raw)
+    np.save(f.path("sim/test_pred.npy"), res.pred)
+    write_json(f.path("sim/test_set.json"), {"images": int(len(x)), "test_split": int(n_split)})
+
+
+def _dataflow_reference(f: Flow, acc, x):
+    """Integer outputs of ``dataflow.onnx`` by the hardware layers' numpy semantics (the compiler's view)."""
+    p = f.path("dataflow.onnx")
+    try:
+        from fpga_flow.sim.rtlsim import execute_hw_graph
+    except ImportError:
+        return None
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    return execute_hw_graph(ModelWrapper(str(p)), acc.spec.quantize_input(acc.prepare(x)))
+
+
+def st_metrics(f: Flow) -> None:
+    """Accuracy of float / pruned / quantized / hardware models (the report's accuracy table)."""
+    import numpy as np
+
+    from fpga_flow.data import metrics as M
+    from fpga_flow.models import load_checkpoint
+
+    def pick(d: dict, prefix: str = "") -> dict:
+        keys = ("balanced_accuracy", "accuracy", "iou", "dice")
+        return {k: float(d[prefix + k]) for k in keys if isinstance(d.get(prefix + k), (int, float))}
+
+    n_split = (read_json(f.path("sim/test_set.json")) or {}).get("test_split")
+    split = f"test split ({n_split} images)" if n_split else "test split"
+    out = {"float": pick(load_checkpoint(f.path("checkpoints/float.pt"))[1]["metrics"], "test_") | {"note": split},
+           "pruned": pick(load_checkpoint(f.path("checkpoints/pruned.pt"))[1]["metrics"]) | {"note": split}}
+    q = read_json(f.path("quant/quant_summary.json")) or {}
+    qm = [v for k, v in (q.get("metrics") or {}).items() if k != "float"]
+    if qm:
+        out["quantized"] = pick(qm[-1]) | {"note": split}
+    y, pred = np.load(f.path("sim/test_labels.npy")), np.load(f.path("sim/test_pred.npy"))
+    hw = ({"balanced_accuracy": M.balanced_accuracy(y, pred), "accuracy": M.accuracy(y, pred)} if f.cfg.task == "cls"
+          else {"iou": M.iou(pred, y), "dice": M.dice(pred, y)})
+    which = (f"all {len(y)} test images" if n_split == len(y)
+             else f"first {len(y)} of {n_split} test images" if n_split else f"first {len(y)} test images")
+    out["hardware"] = {k: float(v) for k, v in hw.items()} | {"note": f"rtlsim, {which}", "images": int(len(y))}
+    from fpga_flow import stage_accuracy
+
+    ledger = stage_accuracy.read(f.cfg.bdir)
+    if ledger.get("warnings"):
+        out["warnings"] = list(ledger["warnings"])
+    write_json(f.path("metrics.json"), out)
+    f.note(f"hardware (rtlsim) {', '.join(f'{k} {100 * v:.2f} %' for k, v in hw.items())} on {which}")
+
+
