@@ -22,7 +22,7 @@ from fpga_flow.flow.config import (CONFIG_STAGE, TASK, FlowConfig, recorded_conf
 from fpga_flow.flow.demo import DEMO, DEMO_SKIPS, run_demo  # noqa: F401
 from fpga_flow.flow.hw_stages import st_bench, st_build, st_codegen, st_deploy, st_synth, st_vivado  # noqa: F401
 from fpga_flow.flow.model_stages import PRUNE_BATCH, checked_checkpoint, st_data, st_prune, st_train  # noqa: F401
-from fpga_flow.flow.quant_stage import st_quantize  # noqa: F401
+from fpga_flow.flow.quant_stage import check_quantized, st_quantize  # noqa: F401
 from fpga_flow.flow.runner import Flow, Stage, console  # noqa: F401
 from fpga_flow.flow.sim_stages import RTLSIM_BUDGET_CYCLES, _test_count, _test_set, st_metrics, st_rtlsim  # noqa: F401
 
@@ -31,7 +31,7 @@ STAGES = (
     Stage("data", ("synth.json",), st_data, "synthetic ISIC set"),
     Stage("train", ("checkpoints/float.pt",), st_train, "train the float base model"),
     Stage("prune", ("checkpoints/pruned.pt", "model.pt", "model.onnx"), st_prune, "SeReNe pruning + simplify"),
-    Stage("quantize", ("model.qonnx.onnx",), st_quantize, "Brevitas QAT + QONNX export"),
+    Stage("quantize", ("model.qonnx.onnx",), st_quantize, "Brevitas QAT + QONNX export", check_quantized),
     Stage("build", ("dataflow.onnx", "estimates.json", "io.json"), st_build, "dataflow compiler"),
     Stage("codegen", ("rtl",), st_codegen, "RTL generation"),
     Stage("rtlsim", ("bench/rtlsim.json", "sim/test_outputs.npy"), st_rtlsim, "Verilator: bit-exact check + cycles"),

@@ -98,12 +98,20 @@ class FlowConfig:
         """Input size of float training and pruning."""
         return self.train_size or self.image_size
 
+    @property
+    def bits(self):
+        """The bit widths this build quantizes to (``RowBits``): the row's, with --wbits/--abits applied."""
+        import dataclasses
+
+        b = self.row.bits
+        return dataclasses.replace(b, wbits=self.wbits or b.wbits, abits=self.abits or b.abits)
+
     def quant_spec(self):
         from fpga_flow.quant import QuantSpec
 
-        b = self.row.bits
-        return QuantSpec(wbits=self.wbits or b.wbits, abits=self.abits or b.abits, first_wbits=b.first_wbits,
-                         last_wbits=b.last_wbits, weight_scaling="channel")
+        b = self.bits
+        return QuantSpec(wbits=b.wbits, abits=b.abits, first_wbits=b.first_wbits, last_wbits=b.last_wbits,
+                         weight_scaling="channel")
 
     @property
     def bdir(self) -> Path:

@@ -20,5 +20,16 @@ def st_quantize(f: Flow) -> None:
     if last:  # the quantize step's own test-split figures (its last row: QAT, else calibrated)
         test = f.loaders()["test"]
         record(f, "quantized", last[-1], "test", len(test.dataset), c.image_size, c.row.stage_bound)
+    check_quantized(f)
+
+
+def check_quantized(f: Flow) -> None:
+    """The quantized checkpoint the build compiles holds the bits of this build (the row's unless
+    --wbits/--abits): checked after QAT and whenever a re-run reuses it."""
+    from fpga_flow.models.store import check_quant_bits
+    from fpga_flow.quant.checkpoint import read_quant_meta
+
+    path = f.path("quant/model.quant.pt")
+    check_quant_bits(f.cfg.model, path, read_quant_meta(path)["spec"], f.cfg.bits)
 
 

@@ -23,6 +23,7 @@ class Stage:
     outputs: tuple[str, ...]  # relative to the build folder (data: to the data root)
     run: Callable[["Flow"], None]
     what: str = ""
+    check: Callable[["Flow"], None] | None = None  # outputs of an earlier run are reused only once this passes
 
 
 @dataclass
@@ -77,6 +78,13 @@ class Flow:
             head = f"[{i}/{len(stages)}] {st.name:<9}"
             stale = stale or st.name == first_changed
             if not stale and self.done(st):
+                if st.check is not None:
+                    try:
+                        st.check(self)
+                    except FlowError:
+                        state["stages"][st.name] = {"status": "failed"}
+                        write_json(self.path("flow.json"), state)
+                        raise
                 console.print(f"{head} skip: {', '.join(st.outputs)} exist", style="dim", highlight=False)
                 continue
             console.print(f"{head} {st.what}", style="bold", highlight=False)

@@ -5,7 +5,9 @@ Lookup order for row ``<row>`` (its canonical name: ``vgg16-pruned`` -> ``vgg16-
 committed ``fpga_flow/models/checkpoints/<row>.pt`` (small rows: pruned). A stored checkpoint is
 used only after three checks, each failing with one error naming the file: its provenance's sha256
 matches the file, it holds the row's architecture (a pruned row: a channel-pruned one; an unpruned
-row: the full base widths), and its provenance names the row and the row's bit widths.
+row: the full base widths), and its provenance names the row and the row's bit widths. A quantized
+(QAT) checkpoint of a row is loaded the same way (``load_quant_row``): its recorded bit widths must be
+the row's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from torch import nn
 from fpga_flow.errors import FlowError
 from fpga_flow.models.checkpoint import load_checkpoint
 from fpga_flow.models.provenance import verify_provenance
-from fpga_flow.models.registry import build, canonical, checkpoint_dir, hidden_widths, spec
+from fpga_flow.models.registry import RowBits, build, canonical, checkpoint_dir, hidden_widths, spec
 
 COMMITTED = Path(__file__).parent / "checkpoints"
 
@@ -67,6 +69,35 @@ def load_row(name: str, path: str | Path | None = None) -> tuple[nn.Module, dict
     model, meta = load_checkpoint(path)
     check_row(name, path, meta, record)
     return model, meta, record or {}
+
+
+def bits_label(bits: RowBits) -> str:
+    return f"{bits.label()} (first/last layer W{bits.first_wbits}/W{bits.last_wbits})"
+
+
+def check_quant_bits(name: str, path: str | Path, qspec: Any, expected: RowBits | None = None) -> None:
+    """FlowError naming ``path`` when the quantized checkpoint's recorded bit widths (its ``QuantSpec``)
+    are not row ``name``'s (``expected``: the bits a build asked for instead, e.g. ``--wbits``)."""
+    row = canonical(name)
+    want = expected or spec(name).bits
+    if want is None:
+        raise FlowError(f"{path}: {row} is not a Table 4 row (no bit widths to check against)")
+    got = RowBits(qspec.wbits, qspec.abits, qspec.first_wbits, qspec.last_wbits)
+    if got != want:
+        which = "row" if expected is None or expected == spec(name).bits else "this build of row"
+        raise FlowError(f"{path}: quantized {bits_label(got)}, {which} {row} is {bits_label(want)}")
+
+
+def load_quant_row(name: str, path: str | Path, expected: RowBits | None = None,
+                   in_size: int | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """``(brevitas model, meta)`` of a quantized checkpoint of row ``name``, once its architecture and
+    recorded bit widths are the row's (checked before the model is built)."""
+    from fpga_flow.quant.checkpoint import load_quant_checkpoint, read_quant_meta
+
+    meta = read_quant_meta(path)
+    check_quant_bits(name, path, meta["spec"], expected)
+    check_row(name, path, meta, None)
+    return load_quant_checkpoint(path, in_size=in_size)
 
 
 def publish(name: str, source: str | Path, *, committed: bool = False, force: bool = False) -> Path:

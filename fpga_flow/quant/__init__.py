@@ -7,7 +7,8 @@ Public API (imports of torch/brevitas/qonnx happen on first use)::
     quantize_model(float_model, spec) -> nn.Sequential of Brevitas layers
     calibrate(qmodel, batches) ; train_qat(qmodel, loader, QATConfig) ; evaluate(model, loader, task)
     export_qonnx_clean(qmodel, input_shape, path) -> Path
-    save_quant_checkpoint(...) / load_quant_checkpoint(path) -> (qmodel, meta)
+    save_quant_checkpoint(...) / load_quant_checkpoint(path, in_size=None) -> (qmodel, meta)
+    read_quant_meta(path) -> name, config, spec, input_shape (no model built)
     quantize_flow(model_arg, spec, out_dir, data=None, epochs=0, ...) -> QuantizeResult
 
 See ``convert`` for the layer mapping and ``export`` for what the compiler sees in the graph.
@@ -29,6 +30,7 @@ _LAZY = {
     "export_qonnx_clean": "export", "ExportError": "export", "integer_grid_report": "export",
     "max_abs_diff": "export", "load_qonnx": "export", "run_qonnx": "export",
     "save_quant_checkpoint": "checkpoint", "load_quant_checkpoint": "checkpoint",
+    "read_quant_meta": "checkpoint",
     "model_size": "summary", "render_summary": "summary",
     "quantize_flow": "pipeline", "QuantizeResult": "pipeline", "resolve_float_model": "pipeline",
 }

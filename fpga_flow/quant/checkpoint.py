@@ -35,10 +35,9 @@ def save_quant_checkpoint(path: str | Path, qmodel: nn.Module, name: str, config
     return path
 
 
-def load_quant_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """``(brevitas model in eval mode, meta)``; meta has name, config, spec, input_shape, metrics."""
-    from fpga_flow.models import build
-
+def read_quant_meta(path: str | Path) -> dict[str, Any]:
+    """name, config, spec (QuantSpec), input_shape and metrics of a quantized checkpoint, without building
+    the model (cheap checks before any work); FlowError naming ``path`` when it is not one."""
     path = Path(path)
     if not path.is_file():
         raise FlowError(f"{path}: quantized checkpoint not found")
@@ -48,13 +47,29 @@ def load_quant_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise FlowError(f"{path}: not a readable checkpoint: {err}") from err
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise FlowError(f"{path}: not a quantized fpga_flow checkpoint (format {FORMAT})")
-    spec = QuantSpec.from_dict(blob["spec"])
-    qmodel = quantize_model(build(blob["name"], **blob["config"]), spec)
+    meta = {k: blob[k] for k in ("name", "config", "input_shape", "metrics", "state_dict")}
+    meta["spec"] = QuantSpec.from_dict(blob["spec"])
+    return meta
+
+
+def load_quant_checkpoint(path: str | Path, in_size: int | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """``(brevitas model in eval mode, meta)``; meta has name, config, spec, input_shape, metrics.
+
+    ``in_size``: the same quantized weights and learned scales in the topology built for that input side
+    (VGG16 and SegNet have no parameter that depends on it: ``fpga_flow.models.resize``)."""
+    from fpga_flow.models import build
+
+    path = Path(path)
+    meta = read_quant_meta(path)
+    state = meta.pop("state_dict")
+    spec = meta["spec"]
+    if in_size is not None and in_size != meta["input_shape"][-1]:
+        meta["config"] = dict(meta["config"]) | {"in_size": in_size}
+        meta["input_shape"] = [*meta["input_shape"][:-2], in_size, in_size]
+    qmodel = quantize_model(build(meta["name"], **meta["config"]), spec)
     try:
-        qmodel.load_state_dict(blob["state_dict"], strict=True)
+        qmodel.load_state_dict(state, strict=True)
     except RuntimeError as err:
         detail = " ".join(str(err).split())[:300]
-        raise FlowError(f"{path}: quantized weights do not match {blob['name']}: {detail}") from err
-    meta = {k: blob[k] for k in ("name", "config", "input_shape", "metrics")}
-    meta["spec"] = spec
+        raise FlowError(f"{path}: quantized weights do not match {meta['name']}: {detail}") from err
     return qmodel.eval(), meta
