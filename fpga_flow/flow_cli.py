@@ -12,7 +12,7 @@ from fpga_flow.flow import TASK, console
 
 # FlowConfig field -> its option (the reuse note names the options that change a setting)
 OPTION_OF = {"data": "--data", "image_size": "--image-size", "train_size": "--train-size", "width": "--width", "epochs": "--epochs",
-             "prune_epochs": "--prune-epochs", "qat_epochs": "--qat-epochs", "wbits": "--wbits", "abits": "--abits",
+             "prune_epochs": "--prune-epochs", "qat_epochs": "--qat-epochs", "qat_size": "--qat-size", "wbits": "--wbits", "abits": "--abits",
              "target_fps": "--target-fps", "n_images": "--n-images", "checkpoint": "--checkpoint", "n_test": "--n-test"}
 
 
@@ -48,6 +48,10 @@ def register(app: typer.Typer) -> None:
                                                    help="SeReNe epochs (default 20)"),
         qat_epochs: Optional[int] = typer.Option(None, "--qat-epochs", min=0, max=10_000,
                                                  help="quantization-aware training epochs (default 10)"),
+        qat_size: Optional[int] = typer.Option(None, "--qat-size", min=0, max=1024, callback=_image_side,
+                                               help="input side of QAT (default: the row's recipe: unpruned rows "
+                                                    "--train-size, then the quantized network runs at --image-size "
+                                                    "untrained there; pruned rows --image-size; 0: --image-size)"),
         wbits: Optional[int] = typer.Option(None, "--wbits", min=2, max=8, help="weight bits (default: the row's)"),
         abits: Optional[int] = typer.Option(None, "--abits", min=2, max=8, help="activation bits (default: the row's)"),
         target_fps: Optional[float] = typer.Option(None, "--target-fps", min=0, callback=positive,
@@ -67,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from fpga_flow.flow import resolve_config, reused_settings, run_bitstream
 
         given = dict(data=data, image_size=image_size, train_size=train_size, width=width, epochs=epochs, prune_epochs=prune_epochs,
-                     qat_epochs=qat_epochs, wbits=wbits, abits=abits, target_fps=target_fps, n_images=n_images,
+                     qat_epochs=qat_epochs, qat_size=qat_size, wbits=wbits, abits=abits, target_fps=target_fps, n_images=n_images,
                      n_test=n_test, checkpoint=checkpoint)
         reused = reused_settings(model, board, build_root, **given)
         if reused:

@@ -1,4 +1,5 @@
-"""Accuracy through the flow's stages (float -> pruned -> fine-tuned at the design size -> quantized):
+"""Accuracy through the flow's stages (float -> pruned -> fine-tuned at the design size (or, the unpruned
+rows' recipe, resized to it untrained) -> quantized):
 each stage's test metric in ``stage_accuracy.json``, and a warning naming the stage that loses more
 than its row's bound (pruning: the recipe's bound; fine-tuning and quantization: the row's
 ``stage_bound``), so that a 17-point QAT loss can no longer pass silently."""
@@ -11,7 +12,7 @@ from pathlib import Path
 from fpga_flow.runtime.buildinfo import read_json, write_json
 
 LEDGER = "stage_accuracy.json"
-ORDER = ("float", "pruned", "fine-tuned", "quantized")
+ORDER = ("float", "pruned", "fine-tuned", "resized", "quantized")  # resized: at the design size untrained
 
 
 @dataclass

@@ -42,6 +42,8 @@ class FlowConfig:
     # very different ranges), Adam 1e-3, 10 epochs, the calibrated model kept when no epoch beats it
     qat_epochs: int = 10
     qat_lr: float = 1e-3
+    qat_size: int | None = None  # input side of QAT; None: the row's recipe (unpruned rows: the low size,
+    # the quantized network then runs at image_size untrained there; pruned rows: image_size); 0: image_size
     wbits: int | None = None  # None: the row's bit widths (fpga_flow.models.registry)
     abits: int | None = None
     target_fps: float | None = None
@@ -59,14 +61,34 @@ class FlowConfig:
         bits = self.row.bits
         low = (f" (float training and SeReNe at {self.low_size}×{self.low_size}, then fine-tuned)"
                if self.low_size != self.image_size else "")
+        if self.qat_side != self.image_size:
+            low = f" (float training and QAT at {self.qat_side}×{self.qat_side}: see the recipe)"
         return (f"{self.model} on {self.board}: input {self.image_size}×{self.image_size}{low}, width ×{self.width:g}, "
                 f"W{self.wbits or bits.wbits}A{self.abits or bits.abits} (first/last layer W{bits.first_wbits}/"
                 f"W{bits.last_wbits}); data: {data}; "
                 + (f"float model from {self.checkpoint}" if self.checkpoint else f"training {self.epochs} epochs")
-                + f", SeReNe {self.prune_epochs} epochs, QAT {self.qat_epochs} epoch(s); target "
+                + (f", SeReNe {self.prune_epochs} epochs" if self.row.pruned else ", unpruned")
+                + f", QAT {self.qat_epochs} epoch(s); target "
                 + (f"{self.target_fps:g} FPS" if self.target_fps else "FPS: the fastest folding that fits")
-                + "; hardware accuracy on " + (f"{self.n_test} test images" if self.n_test else "the whole test split")
-                + f"; folder {self.bdir}")
+                + "; hardware accuracy on " + self._hardware_accuracy()
+                + f"; folder {self.bdir}" + self._recipe())
+
+    def _hardware_accuracy(self) -> str:
+        if self.row.rtlsim_frames and not self.n_test:
+            return (f"the whole test split by the compiled hardware graph, rtlsim on its first "
+                    f"{self.row.rtlsim_frames} frames (--n-test more)")
+        return f"{self.n_test} test images" if self.n_test else "the whole test split"
+
+    def _recipe(self) -> str:
+        """The unpruned rows' low-resolution QAT, said in full (it decides what the accuracy means)."""
+        if self.qat_side == self.image_size:
+            return ""
+        return (f". Recipe: float training and QAT at {self.qat_side}×{self.qat_side}, then the quantized network "
+                f"runs at {self.image_size}×{self.image_size} with the same integer weights (no training at "
+                f"{self.image_size}: each epoch there would cost {(self.image_size / self.qat_side) ** 2:.0f}× one at "
+                f"{self.qat_side}); its accuracy is measured at {self.image_size}×{self.image_size} on the held-out "
+                f"test split (--qat-size {self.image_size}: fine-tuning and QAT at {self.image_size} instead, hours "
+                "on a CPU)")
 
     @property
     def row(self):
@@ -99,6 +121,13 @@ class FlowConfig:
         return self.train_size or self.image_size
 
     @property
+    def qat_side(self) -> int:
+        """Input side of QAT (see ``qat_size``)."""
+        if self.qat_size is not None:
+            return self.qat_size or self.image_size
+        return self.low_size if self.row.low_res_qat else self.image_size
+
+    @property
     def bits(self):
         """The bit widths this build quantizes to (``RowBits``): the row's, with --wbits/--abits applied."""
         import dataclasses
@@ -129,7 +158,7 @@ CONFIG_STAGE = (
     ("data", ("data", "n_images", "image_size", "seed")),
     ("train", ("width", "epochs", "checkpoint", "train_size")),
     ("prune", ("prune_epochs", "prune_loss_bound", "prune_lam", "prune_lr", "finetune_epochs")),
-    ("quantize", ("wbits", "abits", "qat_epochs", "qat_lr")),
+    ("quantize", ("wbits", "abits", "qat_epochs", "qat_lr", "qat_size")),
     ("build", ("target_fps",)),
     ("rtlsim", ("n_test",)),
     ("bench", ("bench_repeats",)),

@@ -143,20 +143,24 @@ def _serene(f: Flow, model, meta):
 
 def _fine_tune_at_size(f: Flow, model, config: dict, metrics: dict):
     """The (pruned) network at the design's input size, fine-tuned there (never worse on validation than
-    the weights it starts from)."""
+    the weights it starts from); with QAT at another size (the unpruned rows' recipe) not trained there."""
     from fpga_flow.models.resize import at_input_size
     from fpga_flow.models.train import TrainConfig, fit
 
     c = f.cfg
     model, config = at_input_size(model, c.base, config, c.image_size)
     loaders = f.loaders()
+    metrics = {k: v for k, v in metrics.items() if k == "pruned_fraction"}
+    if c.qat_side != c.image_size:  # the low-resolution QAT recipe: no training at the design size
+        f.note(f"the same weights at {c.image_size}x{c.image_size} (not trained there: QAT runs at "
+               f"{c.qat_side}x{c.qat_side})")
+        return model, config, metrics | score(f, "resized", model, loaders, bound=c.row.stage_bound)
     if c.finetune_epochs:
         res = fit(model, loaders, c.task, TrainConfig(epochs=c.finetune_epochs, lr=1e-4, seed=c.seed,
                                                       keep_initial=True))
         model = res.model.cpu().eval()
         f.note(f"fine-tuned at {c.image_size}x{c.image_size}: {c.finetune_epochs} epochs, best epoch "
                f"{res.best['epoch']} (0 = as pruned)")
-    metrics = {k: v for k, v in metrics.items() if k == "pruned_fraction"}
     return model, config, metrics | score(f, "fine-tuned", model, loaders, bound=c.row.stage_bound)
 
 

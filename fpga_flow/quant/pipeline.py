@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from fpga_flow.errors import FlowError
-from fpga_flow.quant.checkpoint import save_quant_checkpoint
+from fpga_flow.quant.checkpoint import load_quant_checkpoint, save_quant_checkpoint
 from fpga_flow.quant.convert import quantize_model
 from fpga_flow.quant.export import (ExportError, export_qonnx_clean, integer_grid_report,
                                     load_qonnx, max_abs_diff)
@@ -79,9 +79,13 @@ class QuantizeResult:
 
 def quantize_flow(model_arg: str, spec: QuantSpec, out_dir: str | Path, data: str | None = None,
                   epochs: int = 0, batch_size: int = 16, lr: float = 1e-4, seed: int = 0,
-                  in_size: int | None = None,
+                  in_size: int | None = None, export_size: int | None = None,
                   log: Callable[[str], None] = print) -> QuantizeResult:
-    """Run the whole quantize step; every bad input fails before any training starts."""
+    """Run the whole quantize step; every bad input fails before any training starts.
+
+    ``export_size``: QAT at the float model's input size, then the quantized model (same integer weights and
+    learned scales) rebuilt for this input side, evaluated on the test split there and exported at it (the
+    QAT checkpoint at the training size is kept as ``model.quant.<size>.pt``)."""
     if epochs < 0:
         raise FlowError(f"--epochs must be >= 0, got {epochs}")
     if epochs and data is None:
@@ -124,11 +128,30 @@ def quantize_flow(model_arg: str, spec: QuantSpec, out_dir: str | Path, data: st
         notes.append("activation scales calibrated on random N(0,1) inputs (no --data)")
         x_check = torch.randn((2, *src.input_shape[1:]), generator=gen)
 
-    ckpt = save_quant_checkpoint(out / CHECKPOINT_NAME, qmodel, src.name, src.config, spec,
-                                 src.input_shape, metrics)
+    config, input_shape = src.config, src.input_shape
+    if export_size is not None and export_size != input_shape[-1]:
+        side = input_shape[-1]
+        qat = save_quant_checkpoint(out / f"model.quant.{side}.pt", qmodel, src.name, config, spec, input_shape,
+                                    metrics)
+        qmodel, meta = load_quant_checkpoint(qat, in_size=export_size)
+        config, input_shape = meta["config"], (1, *input_shape[1:-2], export_size, export_size)
+        log(f"quantized at {side}x{side} ({qat}); the same integer weights and scales at "
+            f"{export_size}x{export_size}")
+        if data is not None:
+            from fpga_flow.data import get_loaders
+
+            loaders = get_loaders(data, src.task, image_size=export_size, batch_size=batch_size, seed=seed)
+            key = f"{spec.label()} at {export_size}x{export_size}"
+            metrics[key] = _evaluate(qmodel, loaders[eval_split], src.task)
+            log(f"{eval_split} metrics: {key} {metrics[key]}")
+            x_check = next(iter(loaders[eval_split]))[0][:4]
+        else:
+            x_check = torch.randn((2, *input_shape[1:]), generator=torch.Generator().manual_seed(seed))
+    ckpt = save_quant_checkpoint(out / CHECKPOINT_NAME, qmodel, src.name, config, spec,
+                                 input_shape, metrics)
     log(f"wrote {ckpt}")
     try:
-        qonnx = export_qonnx_clean(qmodel, src.input_shape, out / QONNX_NAME)
+        qonnx = export_qonnx_clean(qmodel, input_shape, out / QONNX_NAME)
     except ExportError as err:
         raise ExportError(f"{err} (quantized checkpoint kept at {ckpt})") from err
     model = load_qonnx(qonnx)
@@ -151,12 +174,12 @@ def quantize_flow(model_arg: str, spec: QuantSpec, out_dir: str | Path, data: st
               "integer grid": f"all {len(grid)} checked tensors (Quant, MaxPool, Resize, Flatten, "
                               f"GlobalAveragePool outputs) integral and within their width"}
     text = render_summary(qmodel, SummaryData(f"{src.name} {spec.label()}", src.source, spec,
-                                              src.input_shape, metrics, notes, export))
+                                              input_shape, metrics, notes, export))
     summary = out / SUMMARY_NAME
     summary.write_text(text)
     (out / "quant_summary.json").write_text(json.dumps({
         "model": src.name, "source": src.source, "spec": spec.to_dict(),
-        "input_shape": list(src.input_shape), "metrics": metrics, "max_abs_diff": diff,
+        "input_shape": list(input_shape), "metrics": metrics, "max_abs_diff": diff,
         "weight_bits": size.quant_weight_bits, "float_bits": size.float_bits,
         "quant_bits": size.quant_bits}, indent=2))
     log(f"wrote {summary}")
