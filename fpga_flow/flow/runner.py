@@ -17,6 +17,10 @@ from fpga_flow.runtime.buildinfo import read_json, write_json
 console = Console(soft_wrap=True)  # long paths and summaries stay on one line (logs, tests)
 
 
+class StageSkipped(FlowError):
+    """A stage that chose not to run (said why): later stages still run, a re-run tries it again."""
+
+
 @dataclass
 class Stage:
     name: str
@@ -91,8 +95,8 @@ class Flow:
             t0 = time.perf_counter()
             try:
                 st.run(self)
-            except BitstreamSkipped as err:  # everything after Vivado still runs
-                skipped = err
+            except (BitstreamSkipped, StageSkipped) as err:  # everything after Vivado still runs
+                skipped = err if isinstance(err, BitstreamSkipped) else skipped
                 state["stages"][st.name] = {"status": "skipped", "why": str(err)}
                 console.print(f"      skipped: {err}", style="yellow", highlight=False)
                 continue

@@ -37,7 +37,7 @@ def test_the_recipe_is_the_unpruned_rows_default() -> None:
 
 
 @pytest.mark.slow
-def test_unpruned_row_at_the_design_size_without_training_there(tmp_path) -> None:
+def test_unpruned_row_at_the_design_size_without_training_there(tmp_path, monkeypatch) -> None:
     torch.set_num_threads(1)
     # vgg16-quantized (W4A4): W8A8 thresholds do not fit Pynq-Z2 even at width 1/16 (fold: 104 % of its LUTs)
     c = FlowConfig(model="vgg16-quantized", build_root=tmp_path, **SMALL)
@@ -70,3 +70,24 @@ def test_unpruned_row_at_the_design_size_without_training_there(tmp_path) -> Non
     assert (hw["images"], hw["rtlsim_images"], hw["source"]) == (n_split, 3, "hardware graph")
     assert hw["balanced_accuracy"] == pytest.approx(M.balanced_accuracy(y, pred))
     assert "rtlsim bit-exact to it on the first 3" in hw["note"]
+
+    # where rtlsim would take longer than RTLSIM_MAX_S, the stage says so and is skipped; the hardware accuracy
+    # stays the hardware graph's (reused, not recomputed), and says rtlsim did not run
+    from fpga_flow.flow import sim_stages
+
+    graph_mtime = f.path("sim/graph_outputs.npy").stat().st_mtime
+    secs = sim_stages.rtlsim_seconds(f, 3)
+    cycles = json.loads(f.path("estimates.json").read_text())["total"]["cycles_per_frame"]
+    assert secs == pytest.approx(cycles * (3 + 1) / sim_stages.RTLSIM_CYCLES_PER_S)  # FIFOs already sized
+    monkeypatch.setattr(sim_stages, "RTLSIM_MAX_S", secs / 2)
+    f.path("bench/rtlsim.json").unlink()
+    f.path("metrics.json").unlink()
+    Flow(c).run([s for s in STAGES if s.name in ("rtlsim", "metrics")])
+    state = json.loads(f.path("flow.json").read_text())["stages"]
+    assert state["rtlsim"]["status"] == "skipped" and "rtlsim not run" in state["rtlsim"]["why"]
+    assert state["metrics"]["status"] == "done"
+    assert f.path("sim/graph_outputs.npy").stat().st_mtime == graph_mtime
+    assert np.array_equal(np.load(f.path("sim/test_outputs.npy")), graph[:3])  # the deploy folder's expected outputs
+    hw = json.loads(f.path("metrics.json").read_text())["hardware"]
+    assert hw["rtlsim_images"] == 0 and "rtlsim not run" in hw["note"]
+    assert hw["balanced_accuracy"] == pytest.approx(M.balanced_accuracy(y, pred))
