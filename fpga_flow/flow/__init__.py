@@ -44,7 +44,8 @@ STAGES = (
 
 
 def preflight(cfg: FlowConfig) -> None:
-    """Every check that needs no work, before the first stage: model, board, input size, checkpoint, data."""
+    """Every check before the first stage: model, board, input size, checkpoint, data; an unpruned row fits
+    the board (fit_check: ~1 min, once per build folder)."""
     from fpga_flow.boards import load_board
 
     cfg.task  # noqa: B018 - the model name
@@ -57,6 +58,9 @@ def preflight(cfg: FlowConfig) -> None:
         from fpga_flow.data import index_dataset, resolve_root
 
         index_dataset(resolve_root(cfg.data), cfg.task)
+    from fpga_flow.flow.fit_check import check_fits
+
+    check_fits(cfg, log=lambda text: console.print(text, style="dim", highlight=False))  # unpruned rows
 
 
 def run_bitstream(cfg: FlowConfig, require_bitstream: bool = False) -> Flow:

@@ -41,6 +41,9 @@ def test_unpruned_row_at_the_design_size_without_training_there(tmp_path, monkey
     torch.set_num_threads(1)
     # vgg16-quantized (W4A4): W8A8 thresholds do not fit Pynq-Z2 even at width 1/16 (fold: 104 % of its LUTs)
     c = FlowConfig(model="vgg16-quantized", build_root=tmp_path, **SMALL)
+    from fpga_flow.flow import preflight
+
+    preflight(c)  # its fit check passes (W4A4 fits Pynq-Z2)
     f = Flow(c)
     f.run([s for s in STAGES if s.name not in ("synth", "vivado", "deploy", "bench")])
 
@@ -91,3 +94,21 @@ def test_unpruned_row_at_the_design_size_without_training_there(tmp_path, monkey
     hw = json.loads(f.path("metrics.json").read_text())["hardware"]
     assert hw["rtlsim_images"] == 0 and "rtlsim not run" in hw["note"]
     assert hw["balanced_accuracy"] == pytest.approx(M.balanced_accuracy(y, pred))
+
+
+def test_an_unpruned_row_that_cannot_fit_the_board_fails_before_training(tmp_path) -> None:
+    """vgg16 (W8A8): its 8-bit thresholds overflow Pynq-Z2's LUTs even at width 1/16, fully folded; the
+    flow says so in preflight, before any data or training (vgg16-quantized, W4A4, passes the same check in
+    the slow test above)."""
+    import re
+
+    from fpga_flow.errors import FlowError
+    from fpga_flow.flow import preflight
+
+    torch.set_num_threads(1)
+    c = FlowConfig(model="vgg16", build_root=tmp_path, image_size=64, width=1 / 16)
+    with pytest.raises(FlowError, match=re.escape("fit check of vgg16 (W8A8, untrained, 32x32): does not fit "
+                                                  "Pynq-Z2 at any input size: even the fully folded design needs "
+                                                  "lut = ")):
+        preflight(c)
+    assert not c.bdir.exists() and not (tmp_path / "data").exists()
