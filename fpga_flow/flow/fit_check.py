@@ -27,6 +27,8 @@ def check_fits(cfg: FlowConfig, log=print) -> None:
 
     if cfg.row.pruned or cfg.checkpoint is not None or (cfg.bdir / "dataflow.onnx").exists():
         return  # a pruned topology exists only after pruning; a compiled build folder has passed the compiler
+    log(f"fit check: compiling an untrained {cfg.model} ({cfg.bits.label()}, width ×{cfg.width:g}) at "
+        f"{CHECK_SIZE}x{CHECK_SIZE} for {cfg.board}, fully folded, before any training")
     model_cfg = {"in_size": CHECK_SIZE, "width": cfg.width}
     if cfg.task == "cls":
         model_cfg["num_classes"] = 8  # the head's width costs next to nothing; the data is not indexed yet
