@@ -85,7 +85,7 @@ class FlowConfig:
             return ""
         return (f". Recipe: float training and QAT at {self.qat_side}×{self.qat_side}, then the quantized network "
                 f"runs at {self.image_size}×{self.image_size} with the same integer weights (no training at "
-                f"{self.image_size}: each epoch there would cost {(self.image_size / self.qat_side) ** 2:.0f}× one at "
+                f"{self.image_size}: an epoch there has {(self.image_size / self.qat_side) ** 2:.0f}× the MACs of one at "
                 f"{self.qat_side}); its accuracy is measured at {self.image_size}×{self.image_size} on the held-out "
                 f"test split (--qat-size {self.image_size}: fine-tuning and QAT at {self.image_size} instead, hours "
                 "on a CPU)")
