@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         width: Optional[float] = typer.Option(None, "--width", min=0, max=16, callback=positive,
                                               help="channel width multiplier (> 0; default 1: full VGG16/SegNet)"),
         epochs: Optional[int] = typer.Option(None, "--epochs", min=1, max=10_000,
-                                             help="float training epochs (default 4)"),
+                                             help="float training epochs (default 30)"),
         prune_epochs: Optional[int] = typer.Option(None, "--prune-epochs", min=1, max=10_000,
                                                    help="SeReNe epochs (default 20)"),
         qat_epochs: Optional[int] = typer.Option(None, "--qat-epochs", min=0, max=10_000,
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
                                                    help="frames/s the folding must reach (> 0; default: the "
                                                         "fastest folding that fits the board)"),
         n_images: Optional[int] = typer.Option(None, "--n-images", min=20, max=100_000,
-                                               help="synthetic set size (default 240)"),
+                                               help="synthetic set size (default 800)"),
         n_test: Optional[int] = typer.Option(None, "--n-test", min=1, max=100_000,
                                              help="test images through rtlsim for the hardware accuracy "
                                                   "(default: the whole test split, within a simulation budget)"),

@@ -26,13 +26,17 @@ class FlowConfig:
     board: str = "Pynq-Z2"
     build_root: Path = Path("build")
     data: Path | None = None  # an ISIC root; None -> the synthetic set
-    n_images: int = 240  # synthetic set size
+    n_images: int = 800  # synthetic set size: 120 test images (240 gave 36)
     image_size: int = 224  # the design's input (square): fine-tuning, QAT, test metrics and hardware run at it
     train_size: int | None = 32  # float training and SeReNe run at this input (affordable on a CPU), then the
                                  # physically smaller network is fine-tuned at image_size; None: image_size
-    finetune_epochs: int = 2  # epochs at image_size after training/pruning at train_size
+    # epochs at image_size after training/pruning at train_size. A pruned (BN-folded) vgg16-hcr trained at 32x32
+    # fell to chance at 224x224 with 2 epochs at 1e-4; with BatchNorm restored: 79.2 % (best of 8 at 1e-3)
+    finetune_epochs: int = 8
+    finetune_lr: float = 1e-3
     width: float = 1.0  # width multiplier of the base model
-    epochs: int = 4
+    # full-width VGG16 on 800 images at 32x32: 4 epochs 40.0 %, 30 epochs 85.8 % test balanced accuracy (241 s)
+    epochs: int = 30
     prune_epochs: int = 20  # SeReNe epochs: a pruning step after each, lr and lambda cosine-annealed to 0
     prune_lam: float | None = 0.15  # SeReNe lambda (the recipe's 0.05 is for 45-epoch runs); None: the recipe's
     prune_lr: float = 3e-3
@@ -157,7 +161,7 @@ class FlowConfig:
 CONFIG_STAGE = (
     ("data", ("data", "n_images", "image_size", "seed")),
     ("train", ("width", "epochs", "checkpoint", "train_size")),
-    ("prune", ("prune_epochs", "prune_loss_bound", "prune_lam", "prune_lr", "finetune_epochs")),
+    ("prune", ("prune_epochs", "prune_loss_bound", "prune_lam", "prune_lr", "finetune_epochs", "finetune_lr")),
     ("quantize", ("wbits", "abits", "qat_epochs", "qat_lr", "qat_size")),
     ("build", ("target_fps",)),
     ("rtlsim", ("n_test",)),

@@ -143,9 +143,9 @@ def _serene(f: Flow, model, meta):
 
 def _fine_tune_at_size(f: Flow, model, config: dict, metrics: dict):
     """The (pruned) network at the design's input size, fine-tuned there (never worse on validation than
-    the weights it starts from); with QAT at another size (the unpruned rows' recipe) not trained there."""
-    from fpga_flow.models.resize import at_input_size
-    from fpga_flow.models.train import TrainConfig, fit
+    the weights it starts from) with its BatchNorm put back (``fpga_flow.models.resize.fine_tune_at_size``);
+    with QAT at another size (the unpruned rows' recipe) not trained there."""
+    from fpga_flow.models.resize import at_input_size, fine_tune_at_size
 
     c = f.cfg
     model, config = at_input_size(model, c.base, config, c.image_size)
@@ -156,11 +156,10 @@ def _fine_tune_at_size(f: Flow, model, config: dict, metrics: dict):
                f"{c.qat_side}x{c.qat_side})")
         return model, config, metrics | score(f, "resized", model, loaders, bound=c.row.stage_bound)
     if c.finetune_epochs:
-        res = fit(model, loaders, c.task, TrainConfig(epochs=c.finetune_epochs, lr=1e-4, seed=c.seed,
-                                                      keep_initial=True))
-        model = res.model.cpu().eval()
-        f.note(f"fine-tuned at {c.image_size}x{c.image_size}: {c.finetune_epochs} epochs, best epoch "
-               f"{res.best['epoch']} (0 = as pruned)")
+        model, config, res = fine_tune_at_size(model, c.base, config, c.image_size, loaders, c.task,
+                                               epochs=c.finetune_epochs, lr=c.finetune_lr, seed=c.seed)
+        f.note(f"fine-tuned at {c.image_size}x{c.image_size} (BatchNorm restored, its statistics re-estimated): "
+               f"{c.finetune_epochs} epochs, Adam {c.finetune_lr:g}, best epoch {res.best['epoch']} (0 = as pruned)")
     return model, config, metrics | score(f, "fine-tuned", model, loaders, bound=c.row.stage_bound)
 
 
