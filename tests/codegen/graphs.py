@@ -114,5 +114,5 @@ def concat_block(rng, *, H=4, W=6, C=4, F=6, pe=2) -> ModelWrapper:
                                          weights=rng.integers(-4, 4, (9 * C, F)), thresholds=_thr(rng, F, 4, -30, 40),
                                          outputDataType="UINT4")),
         ("StreamingConcat", ["t", "conv"], ["outp"], dict(ChannelsPerStream=[C, F], PE=pe, numInputVectors=[1, H, W],
-                                                          lhsDataType="INT3", rhsDataType="UINT4")),
+                                                          inputDataTypes=["INT3", "UINT4"])),
     ], (1, H, W, C), (1, H, W, C + F))
