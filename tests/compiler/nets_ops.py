@@ -34,3 +34,22 @@ class Concat3Net(nn.Module):
         a = self.relu1(self.conv1(x))
         b = self.up(self.relu2(self.conv2(self.pool(x))))
         return self.head(torch.cat([self.qcat(x), self.qcat(a), self.qcat(b)], dim=1))
+
+
+def grouped_net(po2: bool = True, ch: int = 8, classes: int = 5):
+    """ResNeXt/ShuffleNet-style grouped convs: conv 3x3 -> grouped 3x3 (groups=2, stride 2) + BN ->
+    grouped 1x1 (groups=4, 8 -> 16) -> depthwise with channel multiplier 2 (groups=16, 16 -> 32)
+    -> GAP -> linear."""
+    qnn, IA, IW, UA = _q()
+    kw_w = dict(weight_bit_width=4, **({"weight_quant": IW} if po2 else {}))
+    kw_a = dict(bit_width=4, return_quant_tensor=True, **({"act_quant": UA} if po2 else {}))
+    return nn.Sequential(
+        qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, **({"act_quant": IA} if po2 else {})),
+        qnn.QuantConv2d(3, ch, 3, padding=1, bias=True, **kw_w), qnn.QuantReLU(**kw_a),
+        qnn.QuantConv2d(ch, ch, 3, stride=2, padding=1, groups=2, bias=False, **kw_w), nn.BatchNorm2d(ch),
+        qnn.QuantReLU(**kw_a),
+        qnn.QuantConv2d(ch, 2 * ch, 1, groups=4, bias=True, **kw_w), qnn.QuantReLU(**kw_a),
+        qnn.QuantConv2d(2 * ch, 4 * ch, 3, padding=1, groups=2 * ch, bias=True, **kw_w), qnn.QuantReLU(**kw_a),
+        nn.AdaptiveAvgPool2d(1), qnn.QuantIdentity(bit_width=8, return_quant_tensor=True,
+                                                   **({"act_quant": IA} if po2 else {})),
+        nn.Flatten(), qnn.QuantLinear(4 * ch, classes, bias=True, **kw_w))

@@ -60,3 +60,35 @@ def test_three_input_concat_net_bit_exact_in_rtlsim(tmp_path):
     res, r, d = rtlsim_matches(path, SHAPE, tmp_path / "b", sm, io)
     assert len(d.chain.branches) == 3 and any(b.need for b in d.chain.branches)
     assert res.cycles_per_frame <= 1.1 * r.estimates["total"]["cycles_per_frame"]
+
+
+def _block_structure(op, group: int, K: int) -> bool:
+    """The MVAU's (K·C × Cout) weights are zero outside the groups' diagonal blocks."""
+    W = op.get_nodeattr("weights")
+    KC, cout = W.shape
+    C = KC // K
+    mask = np.zeros((K, C, cout), dtype=bool)
+    for g in range(group):
+        mask[:, g * C // group:(g + 1) * C // group, g * cout // group:(g + 1) * cout // group] = True
+    return not np.any(W.reshape(K, C, cout)[~mask]) and np.any(W)
+
+
+@pytest.mark.parametrize("po2", [True, pytest.param(False, marks=pytest.mark.slow)])
+def test_grouped_conv_net_bit_exact(tmp_path, po2):
+    path = _export(tmp_path, f"grouped{po2}", nets_ops.grouped_net(po2=po2))
+    _, sm, hm, io = check_net(path, SHAPE, n=3, exact_float=po2)
+    mvaus = [getCustomOp(n) for n in hm.graph.node if n.op_type == "MVAU"]
+    # conv, grouped 3x3 (G=2), grouped 1x1 (G=4), depthwise x2 (G=16, 32 outputs), linear
+    assert [(m.get_nodeattr("MW"), m.get_nodeattr("MH")) for m in mvaus] == [(27, 8), (72, 8), (8, 16), (144, 32), (32, 5)]
+    assert _block_structure(mvaus[1], 2, 9) and _block_structure(mvaus[2], 4, 1) and _block_structure(mvaus[3], 16, 9)
+    assert not any(n.op_type == "VVAU" for n in hm.graph.node)
+
+
+@pytest.mark.slow
+@pytest.mark.rtl
+@needs_verilator
+def test_grouped_conv_net_bit_exact_in_rtlsim(tmp_path):
+    path = _export(tmp_path, "grouped", nets_ops.grouped_net(po2=True))
+    _, sm, hm, io = check_net(path, SHAPE, n=1, exact_float=True)
+    res, r, d = rtlsim_matches(path, SHAPE, tmp_path / "b", sm, io)
+    assert res.cycles_per_frame <= 1.1 * r.estimates["total"]["cycles_per_frame"]
