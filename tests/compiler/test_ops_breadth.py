@@ -23,7 +23,7 @@ def _export(tmp_path, name, model, shape=SHAPE):
     return export(randomize(model), tmp_path / f"{name}.onnx", shape)
 
 
-def rtlsim_matches(path, shape, build_dir, sm, io, frames=2):
+def rtlsim_matches(path, shape, build_dir, sm, io, frames=2, target_fps=2000):
     """Build for Pynq-Z2, rtlsim ``frames`` random images (FIFOs sized by simulation first, so no
     deadlock) and compare with the streamlined graph bit for bit; returns (result, build report)."""
     from fpga_flow.codegen import generate
@@ -31,7 +31,7 @@ def rtlsim_matches(path, shape, build_dir, sm, io, frames=2):
     from fpga_flow.compiler.hostio import host_input
     from fpga_flow.sim.rtlsim import rtlsim
 
-    r = build_dataflow(path, "Pynq-Z2", build_dir, target_fps=2000, quiet=True)
+    r = build_dataflow(path, "Pynq-Z2", build_dir, target_fps=target_fps, quiet=True)
     d = generate(build_dir)
     xs = np.random.default_rng(7).standard_normal((frames,) + tuple(shape[1:])).astype(np.float32)
     xi = np.concatenate([host_input(x[None], io) for x in xs])
@@ -91,4 +91,23 @@ def test_grouped_conv_net_bit_exact_in_rtlsim(tmp_path):
     path = _export(tmp_path, "grouped", nets_ops.grouped_net(po2=True))
     _, sm, hm, io = check_net(path, SHAPE, n=1, exact_float=True)
     res, r, d = rtlsim_matches(path, SHAPE, tmp_path / "b", sm, io)
+    assert res.cycles_per_frame <= 1.1 * r.estimates["total"]["cycles_per_frame"]
+
+
+@pytest.mark.slow
+@pytest.mark.rtl
+@needs_verilator
+def test_depthwise_net_with_vvau_simd_bit_exact_in_rtlsim(tmp_path):
+    """A target that PE = C alone misses: the VVAUs fold SIMD over the kernel (FINN's order)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from .nets import depthwise_net
+
+    path = _export(tmp_path, "dw", depthwise_net(po2=True))
+    _, sm, hm, io = check_net(path, SHAPE, n=1, exact_float=True)
+    res, r, d = rtlsim_matches(path, SHAPE, tmp_path / "b", sm, io, target_fps=200_000)
+    folded = ModelWrapper(str(tmp_path / "b" / "dataflow.onnx"))
+    vv = [getCustomOp(n) for n in folded.graph.node if n.op_type == "VVAU"]
+    assert vv and all(v.get_nodeattr("PE") == v.get_nodeattr("NumChannels") for v in vv)
+    assert max(v.get_nodeattr("SIMD") for v in vv) > 1
     assert res.cycles_per_frame <= 1.1 * r.estimates["total"]["cycles_per_frame"]
