@@ -53,3 +53,15 @@ def grouped_net(po2: bool = True, ch: int = 8, classes: int = 5):
         nn.AdaptiveAvgPool2d(1), qnn.QuantIdentity(bit_width=8, return_quant_tensor=True,
                                                    **({"act_quant": IA} if po2 else {})),
         nn.Flatten(), qnn.QuantLinear(4 * ch, classes, bias=True, **kw_w))
+
+
+def unsupported_net(kind: str):
+    """conv -> [the op under test] -> quantizer -> conv: an op the compiler rejects, mid-graph."""
+    qnn, IA, IW, UA = _q()
+    kw_w = dict(weight_bit_width=4, weight_quant=IW)
+    mid = {"sigmoid": [nn.Sigmoid()], "dilated": [qnn.QuantConv2d(8, 8, 3, padding=2, dilation=2, **kw_w)],
+           "maxpool_overlap": [nn.MaxPool2d(3, stride=2)], "leaky": [nn.LeakyReLU(0.1)]}[kind]
+    return nn.Sequential(
+        qnn.QuantIdentity(bit_width=8, return_quant_tensor=True, act_quant=IA),
+        qnn.QuantConv2d(3, 8, 3, padding=1, **kw_w), qnn.QuantReLU(bit_width=4, act_quant=UA), *mid,
+        qnn.QuantIdentity(bit_width=4, act_quant=IA), qnn.QuantConv2d(8, 3, 1, **kw_w))

@@ -111,3 +111,20 @@ def test_depthwise_net_with_vvau_simd_bit_exact_in_rtlsim(tmp_path):
     assert vv and all(v.get_nodeattr("PE") == v.get_nodeattr("NumChannels") for v in vv)
     assert max(v.get_nodeattr("SIMD") for v in vv) > 1
     assert res.cycles_per_frame <= 1.1 * r.estimates["total"]["cycles_per_frame"]
+
+
+@pytest.mark.parametrize("kind,op,why", [("sigmoid", "Sigmoid", "op type not supported"),
+                                         ("dilated", "Conv", "dilated convolution is not supported"),
+                                         ("maxpool_overlap", "MaxPool", ""),
+                                         ("leaky", "LeakyRelu", "")])
+def test_unsupported_op_is_a_one_line_error_naming_the_node(tmp_path, kind, op, why):
+    from fpga_flow.compiler import build_dataflow
+    from fpga_flow.errors import FlowError
+
+    path = _export(tmp_path, kind, nets_ops.unsupported_net(kind))
+    with pytest.raises(FlowError) as e:
+        build_dataflow(path, "Pynq-Z2", tmp_path / "b", quiet=True)
+    msg = str(e.value)
+    assert "\n" not in msg and f"({op})" in msg and why in msg, msg
+    assert msg.startswith(f"node {op}_") or f"node {op}" in msg
+    assert not (tmp_path / "b" / "dataflow.onnx").exists()  # validated before any build output

@@ -307,9 +307,8 @@ class Streamline:
                 ints[o_idx] = self._argmax(node, t, qs, consts, b)
                 qshape[o_idx] = shp(o_idx)
             else:
-                raise _err(node, "op type not supported by the dataflow compiler "
-                                 "(supported: Quant, Conv, Gemm/MatMul, BatchNormalization, Relu, Add/Mul/Sub/Div by "
-                                 "constants, Add of two activations (residual), channel Concat, MaxPool, GlobalAveragePool/ReduceMean, Resize nearest, Flatten, ArgMax/TopK)")
+                raise _err(node, "op type not supported by the dataflow compiler; the supported ops, beside FINN's, "
+                                 "are listed in README.md (Supported ops beside FINN's)")
 
         out_name = g.output[0].name
         if out_name not in ints:
