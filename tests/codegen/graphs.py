@@ -77,8 +77,10 @@ def dag_model(layers: list[tuple[str, list[str], list[str], dict]], inp_shape, o
         dts = op.input_datatypes() if hasattr(op, "input_datatypes") else [op.input_datatype()]
         for i, d in zip(n.input, dts):
             m.set_tensor_datatype(i, d)
+        odts = op.output_datatypes() if hasattr(op, "output_datatypes") else [op.output_datatype()] * len(n.output)
+        for o, d in zip(n.output, odts):
+            m.set_tensor_datatype(o, d)
         for o in n.output:
-            m.set_tensor_datatype(o, op.output_datatype())
             m.set_tensor_shape(o, list(op.normal_output_shape()))
     return m
 

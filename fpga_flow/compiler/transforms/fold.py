@@ -235,7 +235,7 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_
             if op.exp_cycles() > target and op.get_nodeattr("PE") == op.get_nodeattr("NumChannels"):
                 _walk(op, "SIMD", op.K(), target)
         elif t in ("Thresholding", "GlobalAccPool", "StreamingMaxPool", "UpsampleNearestNeighbour",
-                   "DuplicateStreams", "AddStreams"):
+                   "DuplicateStreams", "AddStreams", "StreamingMaxPoolIdx", "MaxUnpool"):
             op.set_nodeattr("PE", 1)
             _walk(op, "PE", op.get_nodeattr("NumChannels"), target)
         elif t == "LabelSelect":
