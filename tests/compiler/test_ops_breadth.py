@@ -128,3 +128,54 @@ def test_unsupported_op_is_a_one_line_error_naming_the_node(tmp_path, kind, op, 
     assert "\n" not in msg and f"({op})" in msg and why in msg, msg
     assert msg.startswith(f"node {op}_") or f"node {op}" in msg
     assert not (tmp_path / "b" / "dataflow.onnx").exists()  # validated before any build output
+
+
+def unpool_graph(tmp_path, seed=0, H=8, C=4):
+    """SegNet in miniature, as a QONNX graph (torch.onnx has no MaxUnpool export): Quant(INT8) ->
+    conv 3x3 -> Relu -> Quant(UINT4) -> MaxPool 2x2 (values, Indices) -> conv 3x3 -> Relu ->
+    Quant(UINT4) -> MaxUnpool(·, Indices) -> conv 1x1 (logits)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    f = lambda n, v: numpy_helper.from_array(np.asarray(v, dtype=np.float32), n)  # noqa: E731
+    inits = [f("s8", 0.05), f("z", 0.0), f("b8", 8.0), f("b4", 4.0), f("sw", 0.125), f("sa", 0.25),
+             f("W1", rng.standard_normal((C, 3, 3, 3))), f("W2", rng.standard_normal((C, C, 3, 3))),
+             f("W3", rng.standard_normal((3, C, 1, 1))), f("B1", rng.standard_normal(C))]
+    Q = lambda i, s, bits, o, signed=1: helper.make_node(  # noqa: E731
+        "Quant", [i, s, "z", bits], [o], domain="qonnx.custom_op.general", signed=signed, narrow=0, rounding_mode="ROUND")
+    nodes = [Q("x", "s8", "b8", "xq"), Q("W1", "sw", "b4", "W1q"), Q("W2", "sw", "b4", "W2q"), Q("W3", "sw", "b4", "W3q"),
+             helper.make_node("Conv", ["xq", "W1q", "B1"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]), Q("r1", "sa", "b4", "a1", signed=0),
+             helper.make_node("MaxPool", ["a1"], ["p", "idx"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Conv", ["p", "W2q"], ["c2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c2"], ["r2"]), Q("r2", "sa", "b4", "a2", signed=0),
+             helper.make_node("MaxUnpool", ["a2", "idx"], ["u"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Conv", ["u", "W3q"], ["y"], kernel_shape=[1, 1])]
+    g = helper.make_graph(nodes, "unpool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, H, H])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, H, H])], inits)
+    p = tmp_path / "unpool.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), p)
+    return p
+
+
+def test_max_unpool_net_bit_exact(tmp_path):
+    """QONNX execution (onnxruntime's MaxPool Indices + MaxUnpool) vs streamlined and hardware graphs."""
+    path = unpool_graph(tmp_path)
+    _, sm, hm, io = check_net(path, (1, 3, 8, 8), n=4, exact_float=False)
+    ops = [n.op_type for n in hm.graph.node]
+    assert ops.count("StreamingMaxPoolIdx") == 1 and ops.count("MaxUnpool") == 1
+    pool = next(n for n in hm.graph.node if n.op_type == "StreamingMaxPoolIdx")
+    unpool = next(n for n in hm.graph.node if n.op_type == "MaxUnpool")
+    assert unpool.input[1] == pool.output[1]  # the index stream: a branch from the pool to its unpool
+
+
+@pytest.mark.slow
+@pytest.mark.rtl
+@needs_verilator
+def test_max_unpool_net_bit_exact_in_rtlsim(tmp_path):
+    path = unpool_graph(tmp_path, seed=1)
+    _, sm, hm, io = check_net(path, (1, 3, 8, 8), n=1, exact_float=False)
+    res, r, d = rtlsim_matches(path, (1, 3, 8, 8), tmp_path / "b", sm, io)
+    (br,) = [b for b in d.chain.branches if b.need]
+    assert br.port == 1 and d.chain.stage(br.join).op_type == "MaxUnpool"

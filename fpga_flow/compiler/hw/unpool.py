@@ -198,3 +198,18 @@ class MaxUnpool(MultiStreamOp):
         a = self.attrs
         return {"IFM_H": a.IFMDim[0], "IFM_W": a.IFMDim[1], "CH": a.NumChannels, "SCALE": a.Scale, "PE": a.PE,
                 "BITS": self.input_datatype().bitwidth(), "IB": self.input_datatypes()[1].bitwidth()}
+
+
+def index_fifo_estimate(H: int, W: int, C: int, k: int, pe: int = 1) -> tuple[int, Resources]:
+    """(depth in words, resources) of the FIFO that carries one frame of pooling indices of an H×W×C
+    map from its pool to its unpool, priced by StreamingFIFO's resource model (estimate). A frame
+    is the bound, and what SegNet's outer levels need: every deeper level's line buffers lie on the
+    long path between the pool and its unpool."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    from .base import make_hw_node
+
+    depth = (H // k) * (W // k) * C // pe
+    fifo = getCustomOp(make_hw_node("StreamingFIFO", "i", "o", name="index_fifo", shape=[1, H // k, W // k, C],
+                                    fold=pe, depth=depth, dataType=f"UINT{index_bits(k)}"))
+    return depth, fifo.resource_estimate()

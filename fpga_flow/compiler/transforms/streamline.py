@@ -26,6 +26,7 @@ from fpga_flow.errors import FlowError
 
 from .bipolar import bipolar_levels, bipolar_thresholds
 from .branches import channel_concat, check_join_quant, residual_add
+from .unpool import max_unpool, pool_with_indices
 from .depthwise import average_pool, depthwise_matrix, grouped_matrix
 from .chain import F32, Step, compute_thresholds, eval_chain, quant_levels, slope_signs
 from .ir import MAX_EXACT, IntT, QConst, _attr, _Builder, _err, host_pre
@@ -137,6 +138,7 @@ class Streamline:
             return tuple(model.get_tensor_shape(name))
 
         pre = {in_name: {"steps": [], "shape": shp(in_name)}}  # float preprocessing on the host
+        pool_idx: dict[str, dict] = {}  # ONNX Indices tensor -> its hardware index stream (unpool.py)
 
         for node in g.node:
             op = node.op_type
@@ -278,8 +280,14 @@ class Streamline:
             elif op in ("Gemm", "MatMul"):
                 ints[out] = self._gemm(node, t, ins, consts, qconsts, b)
                 qshape[out] = shp(out)
+            elif op == "MaxPool" and len(node.output) > 1 and model.find_consumers(node.output[1]):
+                ints[out], pool_idx[node.output[1]] = pool_with_indices(node, t, b, b.dtypes.get(t.name))
+                qshape[out] = shp(out)
             elif op == "MaxPool":
                 ints[out] = self._maxpool(node, t, b)
+                qshape[out] = shp(out)
+            elif op == "MaxUnpool":
+                ints[out] = max_unpool(node, t, pool_idx.get(ins[1]), b, shp(out))
                 qshape[out] = shp(out)
             elif op in ("GlobalAveragePool", "ReduceMean", "AveragePool"):
                 ints[out] = self._gap(node, t, qs, consts, b)
