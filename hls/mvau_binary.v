@@ -44,12 +44,9 @@ module mvau_binary #(
     localparam OUT_BITS = (ACT_BITS > 0) ? ACT_BITS : ACC_BITS;
     localparam NF = MH / PE;
     localparam SF = MW / SIMD;
-    localparam WD = NF * SF;
     localparam WW = PE * SIMD * W_BITS;
     localparam XWORD = SIMD * IN_BITS;
     localparam NFW = (NF > 1) ? $clog2(NF) : 1;
-    localparam SFW = (SF > 1) ? $clog2(SF) : 1;
-    localparam WAW = (WD > 1) ? $clog2(WD) : 1;
     localparam XW = IN_BITS + 1;
     // lane value width: a popcount bit (as a non-negative 2-bit number) or +/-x (IN_BITS+1 bits)
     localparam PW = (XNOR != 0) ? 2 : IN_BITS + 1;
@@ -59,71 +56,21 @@ module mvau_binary #(
     localparam N_THR = (ACT_BITS > 0) ? (1 << ACT_BITS) - 1 : 1;
     localparam TW = PE * N_THR * THR_BITS;
 
-    // ---- weight ROM ----
-    reg [WW-1:0] wmem [0:WD-1];
-    generate if (WEIGHT_FILE != "" && EXT_WEIGHTS == 0) begin : g_winit
-        initial $readmemh(WEIGHT_FILE, wmem);
-    end endgenerate
-
-    // ---- control ----
-    reg [NFW-1:0] nf;
-    reg [SFW-1:0] sf;
-    reg [WAW-1:0] waddr;
+    // ---- weight ROM, sequencer, input buffer, stage A (hls/mvau_ctrl.v) ----
     reg out_valid;
     wire en = !out_valid || m_axis_tready;
-    wire from_stream = (nf == 0);
-    wire w_ok = (EXT_WEIGHTS == 0) || s_axis_w_tvalid;
-    wire step = en && (!from_stream || s_axis_tvalid) && w_ok;
-    assign s_axis_tready = en && from_stream && w_ok;
-    assign s_axis_w_tready = (EXT_WEIGHTS != 0) && en && (!from_stream || s_axis_tvalid);
-
-    // stage A registers
-    reg [WW-1:0] w_q;
-    reg [XWORD-1:0] xi_q, xb_q;
-    reg a_valid, a_src, a_first, a_last;
-    reg [NFW-1:0] a_nf;
-
-    always @(posedge ap_clk) begin
-        if (step) begin
-            w_q <= (EXT_WEIGHTS != 0) ? s_axis_w_tdata : wmem[waddr];
-            if (from_stream) xi_q <= s_axis_tdata;
-        end
-    end
-
-    generate if (NF > 1) begin : g_ibuf
-        reg [XWORD-1:0] ibuf [0:SF-1];
-        always @(posedge ap_clk) begin
-            if (step && from_stream) ibuf[sf] <= s_axis_tdata;
-            if (step && !from_stream) xb_q <= ibuf[sf];
-        end
-    end else begin : g_noibuf
-        always @(posedge ap_clk) xb_q <= {XWORD{1'b0}};
-    end endgenerate
-
-    always @(posedge ap_clk) begin
-        if (!ap_rst_n) begin
-            nf <= 0; sf <= 0; waddr <= 0; a_valid <= 1'b0;
-            a_src <= 1'b0; a_first <= 1'b0; a_last <= 1'b0; a_nf <= 0;
-        end else if (en) begin
-            a_valid <= step;
-            if (step) begin
-                a_src <= !from_stream;
-                a_first <= (sf == 0);
-                a_last <= (sf == SF - 1);
-                a_nf <= nf;
-                waddr <= (waddr == WD - 1) ? {WAW{1'b0}} : waddr + 1'b1;
-                if (sf == SF - 1) begin
-                    sf <= 0;
-                    nf <= (nf == NF - 1) ? {NFW{1'b0}} : nf + 1'b1;
-                end else begin
-                    sf <= sf + 1'b1;
-                end
-            end
-        end
-    end
+    wire [WW-1:0] w_q;
+    wire [XWORD-1:0] x;
+    wire a_valid, a_first, a_last;
+    wire [NFW-1:0] a_nf;
+    mvau_ctrl #(.NF(NF), .SF(SF), .WW(WW), .XWORD(XWORD), .WEIGHT_FILE(WEIGHT_FILE), .EXT_WEIGHTS(EXT_WEIGHTS),
+                .NFW(NFW)) u_ctrl (
+        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .en(en),
+        .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+        .s_axis_w_tdata(s_axis_w_tdata), .s_axis_w_tvalid(s_axis_w_tvalid), .s_axis_w_tready(s_axis_w_tready),
+        .w_q(w_q), .x(x), .a_valid(a_valid), .a_first(a_first), .a_last(a_last), .a_nf(a_nf));
 
     // ---- stage M: PE x SIMD lane values (xnor bits or +/-x, registered) ----
-    wire [XWORD-1:0] x = a_src ? xb_q : xi_q;
     reg [PE*SIMD*PW-1:0] prod_q;
     reg m_valid, m_first, m_last;
     reg [NFW-1:0] m_nf;

@@ -100,8 +100,8 @@ def generate_from_model(model, rtl_dir, fifo_depths: dict | None = None, *,
         dst = rtl_dir / src.name
         shutil.copyfile(src, dst)
         srcs.append(dst)
-    # dependencies (thresh_core, add_tree, dsp_pack) first
-    srcs.sort(key=lambda p: 0 if p.stem in ("thresh_core", "add_tree", "dsp_pack") else 1)
+    # dependencies (mvau_ctrl, thresh_core, add_tree, dsp_pack) first
+    srcs.sort(key=lambda p: 0 if p.stem in ("mvau_ctrl", "thresh_core", "add_tree", "dsp_pack") else 1)
     top = rtl_dir / "top.v"
     top.write_text(write_top(chain))
     srcs.append(top)

@@ -16,6 +16,8 @@ def pad8(bits: int) -> int:
 def _pval(v) -> str:
     if isinstance(v, str):
         return f'"{v}"'
+    if hasattr(v, "verilog"):  # PackedParam
+        return v.verilog()
     v = int(v)
     return str(v) if v >= 0 else f"-{-v}"
 

@@ -18,8 +18,10 @@ def execute_hw(model: ModelWrapper, x: np.ndarray, return_all: bool = False):
         if n.domain != "fpga_flow.compiler.hw":
             raise FlowError(f"node {n.name} ({n.op_type}) is not a hardware layer")
         op = getCustomOp(n)
-        y = np.asarray(op.execute_numpy(*(ctx[i] for i in n.input))).reshape(op.normal_output_shape())
-        for o in n.output:
-            ctx[o] = y
+        y = op.execute_numpy(*(ctx[i] for i in n.input))
+        # a layer with outputs of their own (StreamingMaxPoolIdx) returns a tuple; a fork one array
+        ys = list(y) if isinstance(y, tuple) else [y] * len(n.output)
+        for o, v in zip(n.output, ys):
+            ctx[o] = np.asarray(v).reshape(op.normal_output_shape())
     y = ctx[model.graph.output[0].name]
     return (y, ctx) if return_all else y

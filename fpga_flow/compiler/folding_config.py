@@ -26,6 +26,7 @@ FOLD_ATTRS = {
     "UpsampleNearestNeighbour": ("PE",),
     "GlobalAccPool": ("PE",),
     "LabelSelect": ("PE",),
+    "VVAU": ("PE", "SIMD"),  # SIMD over the kernel, legal with PE = channels
     "StreamingFIFO": ("depth", "ram_style"),
     "StreamingDataWidthConverter": (),
 }

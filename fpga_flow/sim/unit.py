@@ -10,7 +10,8 @@ import numpy as np
 from fpga_flow.sim import verilator as vl
 
 # modules that instantiate others
-_DEPS = {"mvau": ["thresh_core", "add_tree", "dsp_pack"], "mvau_binary": ["thresh_core", "add_tree"],
+_DEPS = {"mvau": ["mvau_ctrl", "thresh_core", "add_tree", "dsp_pack"],
+         "mvau_binary": ["mvau_ctrl", "thresh_core", "add_tree"],
          "thresholding": ["thresh_core"]}
 
 

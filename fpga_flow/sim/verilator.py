@@ -136,6 +136,8 @@ def generate_tb(spec: TbSpec) -> str:
 def _param_arg(name: str, value) -> str:
     if isinstance(value, str):
         return f'-G{name}="{value}"'
+    if hasattr(value, "verilog"):  # PackedParam
+        return f"-G{name}={value.verilog()}"
     if isinstance(value, bool):
         value = int(value)
     return f"-G{name}={int(value)}"

@@ -77,8 +77,10 @@ def dag_model(layers: list[tuple[str, list[str], list[str], dict]], inp_shape, o
         dts = op.input_datatypes() if hasattr(op, "input_datatypes") else [op.input_datatype()]
         for i, d in zip(n.input, dts):
             m.set_tensor_datatype(i, d)
+        odts = op.output_datatypes() if hasattr(op, "output_datatypes") else [op.output_datatype()] * len(n.output)
+        for o, d in zip(n.output, odts):
+            m.set_tensor_datatype(o, d)
         for o in n.output:
-            m.set_tensor_datatype(o, op.output_datatype())
             m.set_tensor_shape(o, list(op.normal_output_shape()))
     return m
 
@@ -114,5 +116,5 @@ def concat_block(rng, *, H=4, W=6, C=4, F=6, pe=2) -> ModelWrapper:
                                          weights=rng.integers(-4, 4, (9 * C, F)), thresholds=_thr(rng, F, 4, -30, 40),
                                          outputDataType="UINT4")),
         ("StreamingConcat", ["t", "conv"], ["outp"], dict(ChannelsPerStream=[C, F], PE=pe, numInputVectors=[1, H, W],
-                                                          lhsDataType="INT3", rhsDataType="UINT4")),
+                                                          inputDataTypes=["INT3", "UINT4"])),
     ], (1, H, W, C), (1, H, W, C + F))

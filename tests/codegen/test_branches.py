@@ -140,8 +140,7 @@ def fork_join(rng, join: str):
         cout = C
     else:
         layers.append(("StreamingConcat", ["x1", "t"], ["outp"], dict(ChannelsPerStream=[C, C], PE=pe_join,
-                                                                      numInputVectors=vec, lhsDataType=idt,
-                                                                      rhsDataType=odt)))
+                                                                      numInputVectors=vec, inputDataTypes=[idt, odt])))
         cout = 2 * C
     return dag_model(layers, (1, H, W, C), (1, H, W, cout))
 

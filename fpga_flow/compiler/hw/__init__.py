@@ -16,6 +16,7 @@ from .pool import GlobalAccPool, StreamingMaxPool
 from .stream import StreamingDataWidthConverter, StreamingFIFO
 from .swg import ConvolutionInputGenerator
 from .thresholding import Thresholding
+from .unpool import MaxUnpool, StreamingMaxPoolIdx
 from .upsample import UpsampleNearestNeighbour
 from .vvau import VVAU
 
@@ -26,7 +27,7 @@ MVAU_MODULES = ("mvau", "mvau_binary")
 HW_OP_TYPES = (
     "MVAU", "BinaryMVAU", "ConvolutionInputGenerator", "StreamingMaxPool", "UpsampleNearestNeighbour",
     "Thresholding", "GlobalAccPool", "LabelSelect", "StreamingFIFO", "StreamingDataWidthConverter",
-    "DuplicateStreams", "AddStreams", "StreamingConcat", "VVAU",
+    "DuplicateStreams", "AddStreams", "StreamingConcat", "VVAU", "StreamingMaxPoolIdx", "MaxUnpool",
 )
 
 __all__ = list(HW_OP_TYPES) + [

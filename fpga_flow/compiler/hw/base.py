@@ -52,6 +52,23 @@ def bram18_count(width: int, depth: int) -> int:
     return min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM18_SHAPES)
 
 
+class PackedParam(int):
+    """An RTL parameter holding one unsigned field of ``field_bits`` per element, element 0 in the
+    LSBs (Verilog-2001 has no array parameters): per-input channels/widths of an N-input layer."""
+
+    def __new__(cls, values, field_bits: int):
+        vals = [int(v) for v in values]
+        if any(v < 0 or v >> field_bits for v in vals):
+            raise ValueError(f"{vals} do not fit {field_bits}-bit fields")
+        obj = super().__new__(cls, sum(v << (field_bits * k) for k, v in enumerate(vals)))
+        obj.width = field_bits * len(vals)
+        return obj
+
+    def verilog(self) -> str:
+        """A sized literal (an unsized one is 32 bits)."""
+        return f"{self.width}'h{int(self):x}"
+
+
 def dt(name: str):
     return DataType[name]
 
@@ -162,6 +179,8 @@ class HWCustomOp(CustomOp):
                 out[f.name] = "s"
             elif t == list[int]:
                 out[f.name] = "ints"
+            elif t == list[str]:
+                out[f.name] = "strings"
             else:  # numpy tensor
                 out[f.name] = "t"
         return out
@@ -210,7 +229,7 @@ class HWCustomOp(CustomOp):
                 default, req = f.default_factory(), False  # type: ignore[misc]
             else:
                 default, req = (0 if kinds[f.name] == "i" else "" if kinds[f.name] == "s"
-                                else [] if kinds[f.name] == "ints" else None), True
+                                else [] if kinds[f.name] in ("ints", "strings") else None), True
             if kinds[f.name] == "t" and default is None:
                 default = np.zeros((0,), dtype=np.float32)
             d[f.name] = (kinds[f.name], req, default)
@@ -226,6 +245,8 @@ class HWCustomOp(CustomOp):
                 v = np.asarray(v)
             elif kinds[f.name] == "ints":
                 v = [int(a) for a in v]
+            elif kinds[f.name] == "strings":
+                v = [str(a) for a in v]
             vals[f.name] = v
         return self.Attrs(**vals)
 
@@ -236,7 +257,7 @@ class HWCustomOp(CustomOp):
             if isinstance(v, tuple):
                 v = list(v)
             if isinstance(v, list):
-                v = [int(a) for a in v]
+                v = [str(a) for a in v] if self.attr_kinds().get(k) == "strings" else [int(a) for a in v]
             self.set_nodeattr(k, v)
 
     # ---------- to be provided by subclasses ----------

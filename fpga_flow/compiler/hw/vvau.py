@@ -3,8 +3,10 @@
 It reads the window stream of a ConvolutionInputGenerator unchanged (element ``k·C + c`` of a
 pixel's window, FINN's Im2Col order) and computes ``acc[c] = Σ_k x[k·C + c]·W[c, k]`` per channel,
 then thresholds as the MVAU does. Folding: ``PE`` channels per word (the SWG's words are regrouped
-by a width converter where its SIMD differs); the kernel is walked one position per word, so
-cycles are ``V·K·C/PE`` (FINN's VVAU at SIMD = 1).
+by a width converter where its SIMD differs) and ``SIMD`` kernel positions per word (FINN's VVAU
+SIMD), so cycles are ``V·K·C/(PE·SIMD)``. SIMD > 1 needs PE = C, as FINN's SetFolding reaches it
+(PE first, then SIMD): a word is then SIMD whole kernel positions, contiguous in the SWG's (k, c)
+order; with PE < C the word would need a reordering SWG.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class VVAUAttrs:
     NumChannels: int
     Kernel: list[int]  # [K_H, K_W]
     PE: int = 1
+    SIMD: int = 1  # kernel positions per word
     numInputVectors: list[int] = field(default_factory=lambda: [1])  # [1, OFM_H, OFM_W]
     inputDataType: str = "UINT4"
     weightDataType: str = "INT4"
@@ -61,9 +64,10 @@ class VVAU(HWCustomOp):
         return tuple(self.get_nodeattr("numInputVectors")) + (self.get_nodeattr("NumChannels"),)
 
     def in_fold(self):
-        return self.get_nodeattr("PE")
+        return self.get_nodeattr("PE") * self.get_nodeattr("SIMD")
 
-    out_fold = in_fold
+    def out_fold(self):
+        return self.get_nodeattr("PE")
 
     def input_datatype(self):
         return DataType[self.get_nodeattr("inputDataType")]
@@ -97,6 +101,11 @@ class VVAU(HWCustomOp):
     def check_folding(self):
         c, pe = self.get_nodeattr("NumChannels"), self.get_nodeattr("PE")
         errs = [] if c % pe == 0 else [f"NumChannels={c} not divisible by PE={pe}"]
+        simd = self.get_nodeattr("SIMD")
+        if self.K() % simd:
+            errs.append(f"kernel size {self.K()} not divisible by SIMD={simd}")
+        if simd > 1 and pe != c:
+            errs.append(f"SIMD={simd} > 1 needs PE = NumChannels ({c}), not PE={pe}")
         if self.W().shape != (c, self.K()):
             errs.append(f"weights of shape {self.W().shape}, expected {(c, self.K())}")
         return errs
@@ -110,7 +119,7 @@ class VVAU(HWCustomOp):
         return self.get_nodeattr("ActVal") + multithreshold_count(acc, self.T())
 
     def exp_cycles(self):
-        return self.V() * self.K() * self.get_nodeattr("NumChannels") // self.get_nodeattr("PE")
+        return self.V() * self.K() * self.get_nodeattr("NumChannels") // (self.get_nodeattr("PE") * self.get_nodeattr("SIMD"))
 
     def weight_bits_total(self):
         n = self.W().size * self.weight_bits()
@@ -119,20 +128,21 @@ class VVAU(HWCustomOp):
         return n
 
     def resource_estimate(self):
-        pe, ab, wb = self.get_nodeattr("PE"), self.acc_bits(), self.weight_bits()
+        pe, ab, wb, simd = self.get_nodeattr("PE"), self.acc_bits(), self.weight_bits(), self.get_nodeattr("SIMD")
         ib = self.input_datatype().bitwidth()
         cf = self.get_nodeattr("NumChannels") // pe
         n_thr = 0 if self.T() is None else self.T().shape[1]
-        # per lane: a W×A multiplier (the MVAU's fit), an accumulator adder, the partial sums in
-        # LUTRAM, the comparators of the thresholds; weights/thresholds in LUTRAM
+        # per lane: SIMD W×A multipliers (the MVAU's fit) and adders, the partial sums in LUTRAM,
+        # the comparators of the thresholds; weights/thresholds in LUTRAM
         mult = 0.5 * (wb * ib) ** 1.4
-        lut = pe * (mult + ab + ab * math.ceil(cf / 64) + n_thr * self.thr_bits() / 2) \
+        lut = pe * (simd * (mult + ab) + ab * math.ceil(cf / 64) + n_thr * self.thr_bits() / 2) \
             + math.ceil(self.weight_bits_total() / 64) + 40
         ff = pe * (2 * ab + max(1, self.act_bits())) + 20
         return Resources(lut=float(lut), ff=float(ff))
 
     def rtl_parameters(self):
-        return {"CH": self.get_nodeattr("NumChannels"), "PE": self.get_nodeattr("PE"), "K": self.K(),
+        return {"CH": self.get_nodeattr("NumChannels"), "PE": self.get_nodeattr("PE"),
+                "SIMD": self.get_nodeattr("SIMD"), "K": self.K(),
                 "NUM_VECTORS": self.V(), "IN_BITS": self.input_datatype().bitwidth(),
                 "IN_SIGNED": int(self.input_datatype().signed()), "W_BITS": self.weight_bits(),
                 "ACC_BITS": self.acc_bits(), "ACT_BITS": self.act_bits(), "THR_BITS": self.thr_bits(),
@@ -140,9 +150,10 @@ class VVAU(HWCustomOp):
                 "WEIGHT_FILE": "weights.mem", "THRESH_FILE": "thresholds.mem" if self.has_activation() else ""}
 
     def rtl_memories(self):
-        pe, C, K = self.get_nodeattr("PE"), self.get_nodeattr("NumChannels"), self.K()
-        W = self.W()  # C × K; line k·CF + cf, element pe = W[cf·PE + pe, k]
-        lines = W.T.reshape(K, C // pe, pe).reshape(K * (C // pe), pe)
+        pe, C, K, simd = self.get_nodeattr("PE"), self.get_nodeattr("NumChannels"), self.K(), self.get_nodeattr("SIMD")
+        # C × K -> line kk·CF + cf, element s·PE + p = W[cf·PE + p, kk·SIMD + s]
+        W = self.W().reshape(C // pe, pe, K // simd, simd)
+        lines = W.transpose(2, 0, 3, 1).reshape((K // simd) * (C // pe), simd * pe)
         mems = {"WEIGHT_FILE": pack_words(lines, self.weight_bits())}
         if self.has_activation():
             mems["THRESH_FILE"] = threshold_memory(self.onnx_node.name, self.T(), self.thr_bits(), pe)

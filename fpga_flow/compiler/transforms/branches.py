@@ -158,8 +158,8 @@ def channel_concat(node, ts: list[IntT], qshapes, b: _Builder) -> IntT:
     axis = int(_attr(node, "axis", 1))
     if axis % len(qshapes[0]) != 1 or len(qshapes[0]) != 4:
         raise _err(node, f"concat along axis {axis}: only the channel axis of NCHW tensors is supported")
-    if len(ts) != 2:
-        raise _err(node, f"concat of {len(ts)} tensors: two inputs are supported (nest two-input Concats)")
+    if len(ts) < 2:
+        raise _err(node, f"concat of {len(ts)} tensor: nothing to join")
     if any(t.perm is not None for t in ts) or any(t.shape[:3] != ts[0].shape[:3] for t in ts):
         raise _err(node, f"concat of tensors with shapes {[t.shape for t in ts]}")
     steps = _concat_steps(node, ts)

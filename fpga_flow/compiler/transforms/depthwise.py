@@ -28,6 +28,21 @@ def depthwise_matrix(Wq: np.ndarray) -> np.ndarray:
     return Wm
 
 
+def grouped_matrix(Wq: np.ndarray, group: int) -> np.ndarray:
+    """Grouped conv weights (Cout, C/G, kh, kw) as the dense Im2Col MatMul matrix (kh·kw·C × Cout):
+    output ``o`` of group ``g = o // (Cout/G)`` reads input channels ``g·C/G …`` only, the rest is
+    zero. FINN (qonnx's LowerConvsToMatMul) lowers only depthwise and dense convs; a grouped conv
+    becomes one MVAU of this matrix (G× the MACs of the groups' own: the zeros are computed), which
+    keeps the stream a single one (no channel split into G branches and a concat)."""
+    cout, cg, kh, kw = Wq.shape
+    C, og = cg * group, cout // group
+    W = np.zeros((kh * kw, C, cout), dtype=Wq.dtype)
+    for g in range(group):
+        blk = Wq[g * og:(g + 1) * og]                     # (og, cg, kh, kw)
+        W[:, g * cg:(g + 1) * cg, g * og:(g + 1) * og] = blk.transpose(2, 3, 1, 0).reshape(kh * kw, cg, og)
+    return W.reshape(kh * kw * C, cout)
+
+
 def _attr(node, name, default=None):
     for a in node.attribute:
         if a.name == name:

@@ -228,8 +228,14 @@ def set_folding(ops, target: float, mvau_wwidth_max: int = MVAU_WWIDTH_MAX, axi_
         elif t == "StreamingConcat":  # one PE for both inputs
             op.set_nodeattr("PE", 1)
             _walk(op, "PE", math.gcd(*op.get_nodeattr("ChannelsPerStream")), target)
+        elif t == "VVAU":  # FINN: PE over the channels, then SIMD over the kernel
+            op.set_nodeattr("SIMD", 1)
+            op.set_nodeattr("PE", 1)
+            _walk(op, "PE", op.get_nodeattr("NumChannels"), target)
+            if op.exp_cycles() > target and op.get_nodeattr("PE") == op.get_nodeattr("NumChannels"):
+                _walk(op, "SIMD", op.K(), target)
         elif t in ("Thresholding", "GlobalAccPool", "StreamingMaxPool", "UpsampleNearestNeighbour",
-                   "DuplicateStreams", "AddStreams", "VVAU"):
+                   "DuplicateStreams", "AddStreams", "StreamingMaxPoolIdx", "MaxUnpool"):
             op.set_nodeattr("PE", 1)
             _walk(op, "PE", op.get_nodeattr("NumChannels"), target)
         elif t == "LabelSelect":

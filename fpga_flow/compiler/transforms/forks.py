@@ -29,8 +29,10 @@ def is_join_multiplier(model, n, consumers) -> bool:
 
 def join_node(model, n, ins: list[str], name: str, scaled: dict):
     dt = lambda t: model.get_tensor_datatype(t).name  # noqa: E731
-    if len(ins) != 2 or any(model.get_initializer(i) is not None for i in ins):
-        raise _err(n, f"a join takes two activations (inputs {list(n.input)})")
+    n_ok = len(ins) == 2 if n.op_type == "Add" else len(ins) >= 2
+    if not n_ok or any(model.get_initializer(i) is not None for i in ins):
+        raise _err(n, f"a join takes {'two' if n.op_type == 'Add' else 'two or more'} activations "
+                      f"(inputs {list(n.input)})")
     mults = []
     srcs = []
     for i in ins:
@@ -47,10 +49,10 @@ def join_node(model, n, ins: list[str], name: str, scaled: dict):
         return make_hw_node("AddStreams", srcs, n.output[0], name, NumChannels=shapes[0][-1], PE=1,
                             numInputVectors=list(shapes[0][:-1]), lhsDataType=dt(srcs[0]), rhsDataType=dt(srcs[1]),
                             lhsScale=mults[0], rhsScale=mults[1])
-    if shapes[0][:-1] != shapes[1][:-1]:
-        raise _err(n, f"inputs of shapes {shapes[0]} and {shapes[1]} differ in more than channels")
-    return make_hw_node("StreamingConcat", srcs, n.output[0], name, ChannelsPerStream=[shapes[0][-1], shapes[1][-1]],
-                        PE=1, numInputVectors=list(shapes[0][:-1]), lhsDataType=dt(srcs[0]), rhsDataType=dt(srcs[1]))
+    if any(s[:-1] != shapes[0][:-1] for s in shapes):
+        raise _err(n, f"inputs of shapes {shapes} differ in more than channels")
+    return make_hw_node("StreamingConcat", srcs, n.output[0], name, ChannelsPerStream=[s[-1] for s in shapes],
+                        PE=1, numInputVectors=list(shapes[0][:-1]), inputDataTypes=[dt(x) for x in srcs])
 
 
 def insert_forks(model, nodes: list, name) -> list:

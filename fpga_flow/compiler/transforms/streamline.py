@@ -26,7 +26,8 @@ from fpga_flow.errors import FlowError
 
 from .bipolar import bipolar_levels, bipolar_thresholds
 from .branches import channel_concat, check_join_quant, residual_add
-from .depthwise import average_pool, depthwise_matrix
+from .unpool import max_unpool, pool_with_indices
+from .depthwise import average_pool, depthwise_matrix, grouped_matrix
 from .chain import F32, Step, compute_thresholds, eval_chain, quant_levels, slope_signs
 from .ir import MAX_EXACT, IntT, QConst, _attr, _Builder, _err, host_pre
 
@@ -137,6 +138,7 @@ class Streamline:
             return tuple(model.get_tensor_shape(name))
 
         pre = {in_name: {"steps": [], "shape": shp(in_name)}}  # float preprocessing on the host
+        pool_idx: dict[str, dict] = {}  # ONNX Indices tensor -> its hardware index stream (unpool.py)
 
         for node in g.node:
             op = node.op_type
@@ -278,8 +280,14 @@ class Streamline:
             elif op in ("Gemm", "MatMul"):
                 ints[out] = self._gemm(node, t, ins, consts, qconsts, b)
                 qshape[out] = shp(out)
+            elif op == "MaxPool" and len(node.output) > 1 and model.find_consumers(node.output[1]):
+                ints[out], pool_idx[node.output[1]] = pool_with_indices(node, t, b, b.dtypes.get(t.name))
+                qshape[out] = shp(out)
             elif op == "MaxPool":
                 ints[out] = self._maxpool(node, t, b)
+                qshape[out] = shp(out)
+            elif op == "MaxUnpool":
+                ints[out] = max_unpool(node, t, pool_idx.get(ins[1]), b, shp(out))
                 qshape[out] = shp(out)
             elif op in ("GlobalAveragePool", "ReduceMean", "AveragePool"):
                 ints[out] = self._gap(node, t, qs, consts, b)
@@ -307,9 +315,8 @@ class Streamline:
                 ints[o_idx] = self._argmax(node, t, qs, consts, b)
                 qshape[o_idx] = shp(o_idx)
             else:
-                raise _err(node, "op type not supported by the dataflow compiler "
-                                 "(supported: Quant, Conv, Gemm/MatMul, BatchNormalization, Relu, Add/Mul/Sub/Div by "
-                                 "constants, Add of two activations (residual), channel Concat, MaxPool, GlobalAveragePool/ReduceMean, Resize nearest, Flatten, ArgMax/TopK)")
+                raise _err(node, "op type not supported by the dataflow compiler; the supported ops, beside FINN's, "
+                                 "are listed in README.md (Supported ops beside FINN's)")
 
         out_name = g.output[0].name
         if out_name not in ints:
@@ -375,9 +382,9 @@ class Streamline:
         wq = self._weights(node, ins[1], consts, qconsts)
         group = int(_attr(node, "group", 1))
         depthwise = group > 1 and group == t.C == wq.q.shape[0] and wq.q.shape[1] == 1
-        if group != 1 and not depthwise:
-            raise _err(node, f"grouped convolution (group={group}) is not supported; depthwise (group = in = out "
-                             "channels) is")
+        if group != 1 and not depthwise and (t.C % group or wq.q.shape[0] % group):
+            raise _err(node, f"grouped convolution (group={group}) of {t.C} input / {wq.q.shape[0]} output "
+                             "channels: the group count must divide both")
         if any(d != 1 for d in _attr(node, "dilations", [1, 1])):
             raise _err(node, "dilated convolution is not supported")
         if _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
@@ -397,7 +404,8 @@ class Streamline:
             b.node("Im2Col", [t.name], [src], domain="qonnx.custom_op.general",
                    stride=strides, kernel_size=[kh, kw], input_shape=f"(1, {H}, {W}, {C})",
                    pad_amount=[pads[0], pads[1], pads[2], pads[3]], pad_value=0, depthwise=int(depthwise))
-        Wm = depthwise_matrix(Wq) if depthwise else Wq.transpose(2, 3, 1, 0).reshape(kh * kw * cin, cout)
+        Wm = (depthwise_matrix(Wq) if depthwise else grouped_matrix(Wq, group) if group > 1
+              else Wq.transpose(2, 3, 1, 0).reshape(kh * kw * cin, cout))
         r = self._matmul(node, t, Wm, b, src, None, (1, oh, ow, cout))
         ws = np.broadcast_to(np.asarray(wq.scale, dtype=F32).reshape(-1), (cout,)) if np.asarray(wq.scale).size > 1 else np.asarray(wq.scale, F32).reshape(())
         r.steps = self._offset_steps(kx, Wm) + [Step("mul", (sx * ws).astype(F32))]

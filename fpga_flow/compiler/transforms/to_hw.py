@@ -13,7 +13,7 @@ from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from fpga_flow.compiler.hw import make_hw_node
+from fpga_flow.compiler.hw import DOMAIN, make_hw_node
 from fpga_flow.compiler.hw.mvau_binary import is_bipolar_matrix
 from fpga_flow.compiler.transforms.depthwise import is_depthwise_matmul, vvau_node
 from fpga_flow.compiler.transforms.forks import JOIN_OPS, insert_forks, is_join_multiplier, join_node
@@ -62,6 +62,11 @@ class ToHW:
             x = src(n.input[0]) if n.input else None
             if op == "Reshape":
                 rename[n.output[0]] = x
+                continue
+            if n.domain == DOMAIN:  # made by streamline already (max-pool with indices, max-unpool)
+                for k, i in enumerate(n.input):
+                    n.input[k] = src(i)
+                new_nodes.append(n)
                 continue
             if op in JOIN_OPS:
                 new_nodes.append(join_node(model, n, [src(i) for i in n.input], name(JOIN_OPS[op]), scaled))
