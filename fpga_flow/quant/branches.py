@@ -1,6 +1,6 @@
 """Quantized residual adds and skip concatenations (``fpga_flow.models.blocks``), as the compiler joins them.
 
-- ``QuantResidual``: ``q(body(x)) + q(shortcut(x))`` with one signed ``ADD_BITS`` quantizer ``q`` shared by
+- ``QuantResidual``: ``q(body(x)) + q(shortcut(x))`` with one signed ``add_bits(abits)`` quantizer ``q`` shared by
   both inputs (FINN's rule), so both are integers on one grid and the add is exact; the identity shortcut
   is the block's (already quantized) input, requantized by ``q`` (a Thresholding in hardware).
 - ``QuantSkipCat``: ``cat([q(x), q(inner(x))])`` with one quantizer ``q`` shared by both inputs, so the
@@ -12,7 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-ADD_BITS = 8  # a residual branch's accumulator is requantized at 8 bits before the add (AddStreams input)
+# bits of the quantizer shared by a residual add's inputs, above the activations' ``abits`` (capped at 8): a
+# Thresholding holds 2^bits - 1 thresholds per channel, and at 8 bits the shortcut/branch thresholds alone put
+# resnet18-pruned (224x224, W4A4) at 143 % of Pynq-Z2's LUTs fully folded (benchmarks/zoo_224.py)
+ADD_EXTRA_BITS = 2
+
+
+def add_bits(abits: int) -> int:
+    return min(8, abits + ADD_EXTRA_BITS)
 
 
 class QuantResidual(nn.Module):

@@ -7,7 +7,7 @@ from typing import Callable
 from torch import nn
 
 from fpga_flow.errors import FlowError
-from fpga_flow.quant.branches import ADD_BITS, QuantResidual, QuantSkipCat
+from fpga_flow.quant.branches import QuantResidual, QuantSkipCat, add_bits
 from fpga_flow.quant.convert import LayerInfo, _act, _Builder, flatten_layers
 
 
@@ -37,13 +37,13 @@ def convert_branch(b: _Builder, path: str, m: nn.Module, walk: Callable) -> None
         # one quantizer shared by both inputs (FINN's rule): separately calibrated power-of-two scales of a
         # branch accumulator and a ReLU output can lie 2^9 apart, beyond the small integer multipliers the
         # compiler's AddStreams aligns (seen on resnet18 at width 0.125); the shared one costs a Thresholding
-        # on the shortcut instead
-        shared = _act(ADD_BITS, True, b.spec)
+        # on the shortcut instead (branches.add_bits: how wide)
+        shared = _act(add_bits(b.spec.abits), True, b.spec)
         module = QuantResidual(nn.Sequential(body.layers),
                                nn.Sequential(short.layers) if short is not None else None, shared)
         _join(b, name, path, module, [("body", body)] + ([("shortcut", short)] if short is not None else []))
         if shared is not None:
-            b.info.append(LayerInfo(f"{name}.shared", "QuantIdentity", "", abits=ADD_BITS, signed=True))
+            b.info.append(LayerInfo(f"{name}.shared", "QuantIdentity", "", abits=add_bits(b.spec.abits), signed=True))
         b.state = "acc"  # the sum of two grids: the ReLU after the add quantizes it again
         return
     inner = _branch(b, f"{path}.inner", m.inner, walk)
