@@ -70,6 +70,8 @@ def run_zoo(cfg: ZooConfig, out: str | Path) -> dict[str, Any]:
     loaders = get_loaders(data, task, image_size=cfg.in_size, batch_size=16, seed=cfg.seed)
     set_seed(cfg.seed)
     model_cfg = {"in_size": cfg.in_size, "width": cfg.width, **cfg.extra}
+    if task == "cls":  # the layout's classes (ISIC 2019: 9), as the flow's _model_cfg does
+        model_cfg["num_classes"] = len(loaders["train"].dataset.index.classes)
     model = build(cfg.name, **model_cfg)
     fit(model, loaders, task, TrainConfig(epochs=cfg.epochs, lr=2e-3, seed=cfg.seed, progress=False))
     rec["float"] = 100 * evaluate(model, loaders["val"], task)[metric]
