@@ -23,7 +23,10 @@ from torch import nn
 
 from fpga_flow.errors import FlowError
 from fpga_flow.models.lenet import lenet5
+from fpga_flow.models.mobilenet import mobilenet_v1
+from fpga_flow.models.resnet import resnet18
 from fpga_flow.models.segnet import segnet
+from fpga_flow.models.unet import unet
 from fpga_flow.models.vgg import vgg16
 
 
@@ -107,6 +110,16 @@ MODELS: dict[str, ModelSpec] = {
     "segnet": ModelSpec(segnet, "seg", bits=W8A8, reference="SegNet (FPGA)", what="unpruned, W8A8", **UNPRUNED),
     "segnet-pruned": ModelSpec(segnet, "seg", base="segnet", recipe=PruneRecipe(loss_bound=1.0), bits=W4A4,
                                reference="SegNet-Pruned", what="SeReNe-pruned, W4A4, within 1 point of IoU"),
+    # branching zoo (issue 14): residual adds, depthwise convs, concatenated skips; not Table 4 rows
+    "resnet18": ModelSpec(resnet18, "cls", what="ResNet-18 (residual adds; 2x2 stem max-pool)"),
+    "resnet18-pruned": ModelSpec(resnet18, "cls", base="resnet18", recipe=PruneRecipe(loss_bound=1.0),
+                                 what="SeReNe-pruned ResNet-18 (channels coupled across each residual add)"),
+    "mobilenet-v1": ModelSpec(mobilenet_v1, "cls", what="MobileNet-v1 (depthwise-separable convs)"),
+    "mobilenet-v1-pruned": ModelSpec(mobilenet_v1, "cls", base="mobilenet-v1", recipe=PruneRecipe(loss_bound=1.0),
+                                     what="SeReNe-pruned MobileNet-v1 (a depthwise conv keeps its input's channels)"),
+    "unet": ModelSpec(unet, "seg", what="U-Net (concatenated skips, nearest upsampling)"),
+    "unet-pruned": ModelSpec(unet, "seg", base="unet", recipe=PruneRecipe(loss_bound=1.0),
+                             what="SeReNe-pruned U-Net (concat consumers sliced per input)"),
     "lenet5": ModelSpec(lenet5, "digits", what="LeNet-5 of the SeReNe paper's Table 1 (digits; not a Table 4 row)"),
 }
 # names users type that mean another row: `vgg16-pruned` is the high-compression row

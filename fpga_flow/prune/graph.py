@@ -1,4 +1,8 @@
-"""Walk a zoo model (a chain of nested nn.Sequential) as a flat list of leaves and weight units."""
+"""Walk a zoo model (nested nn.Sequential, plus the ``Residual``/``SkipCat`` branches of
+``fpga_flow.models.blocks``) as a flat list of leaves and weight units in module order.
+
+A *chain* (Sequential only, no depthwise conv) feeds unit i's outputs to unit i+1 alone; anything else
+needs the channel-dependency graph of ``fpga_flow.prune.depgraph`` to know which channels are coupled."""
 
 from __future__ import annotations
 
@@ -51,8 +55,22 @@ class Unit:
         return self.bn if self.bn is not None else self.layer
 
 
+def is_depthwise(m: nn.Module) -> bool:
+    return isinstance(m, nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels == m.out_channels
+
+
+def is_chain(model: nn.Module) -> bool:
+    """Sequential containers only and no depthwise conv: unit i feeds unit i+1 and nothing else."""
+    from fpga_flow.models.blocks import Residual, SkipCat
+
+    return not any(isinstance(m, (Residual, SkipCat)) or is_depthwise(m) for m in model.modules())
+
+
 def leaves(model: nn.Module) -> list[Leaf]:
-    """Leaves in forward order; every container must be an nn.Sequential, every leaf an allowed type."""
+    """Leaves in module order; containers are nn.Sequential or the zoo's Residual/SkipCat branches,
+    every leaf an allowed type."""
+    from fpga_flow.models.blocks import Residual, SkipCat
+
     out: list[Leaf] = []
 
     def walk(seq: nn.Module, prefix: str) -> None:
@@ -62,9 +80,13 @@ def leaves(model: nn.Module) -> list[Leaf]:
             path = f"{prefix}.{key}" if prefix else key
             if isinstance(mod, nn.Sequential):
                 walk(mod, path)
+            elif isinstance(mod, (Residual, SkipCat)):
+                for k, branch in mod.named_children():
+                    walk(branch, f"{path}.{k}")
             elif isinstance(mod, ALLOWED):
-                if isinstance(mod, nn.Conv2d) and (mod.groups != 1 or mod.dilation != (1, 1)):
-                    raise FlowError(f"layer {path}: grouped/dilated Conv2d is not supported")
+                if isinstance(mod, nn.Conv2d) and ((mod.groups != 1 and not is_depthwise(mod))
+                                                   or mod.dilation != (1, 1)):
+                    raise FlowError(f"layer {path}: grouped (other than depthwise)/dilated Conv2d is not supported")
                 out.append(Leaf(path, seq, i, mod))
             else:
                 raise FlowError(f"layer {path}: {type(mod).__name__} is not a supported zoo layer")

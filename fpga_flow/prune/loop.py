@@ -19,7 +19,8 @@ from torch import nn
 
 from fpga_flow.errors import FlowError
 from fpga_flow.models.train import evaluate, loss_fn, main_metric, pick_device, progress_bar, reseed_loader, set_seed
-from fpga_flow.prune.graph import units
+from fpga_flow.prune.depgraph import coupling
+from fpga_flow.prune.graph import is_chain, units
 from fpga_flow.prune.masks import Masks, channel_norms
 from fpga_flow.prune.regularizers import make_regularizer
 from fpga_flow.prune.rounding import round_mask
@@ -126,6 +127,8 @@ def candidate(model: nn.Module, masks: Masks, q: float, granularity: str, multip
         for i, m in enumerate(mags):
             new.weight[i] = new.weight[i] * (m >= t).to(new.weight[i].dtype)
         return new
+    if not is_chain(model):
+        return _candidate_coupled(model, masks, new, q, multiple_of)
     norms = channel_norms(model)[:-1]
     rel = [n / n[c].max().clamp_min(1e-12) if c.any() else n for n, c in zip(norms, masks.channel)]
     alive = torch.cat([r[c] for r, c in zip(rel, masks.channel)])
@@ -135,6 +138,31 @@ def candidate(model: nn.Module, masks: Masks, q: float, granularity: str, multip
         if not keep.any():
             keep[int(torch.argmax(torch.where(c, r, torch.full_like(r, -1.0))))] = True
         new.channel[i] = round_mask(keep, r, multiple_of, alive=c) if multiple_of > 1 else keep
+    return new
+
+
+def _relative_norms(model: nn.Module, masks: Masks) -> list[torch.Tensor]:
+    norms = channel_norms(model)
+    return [n / n[c].max().clamp_min(1e-12) if c.any() else n for n, c in zip(norms, masks.channel)]
+
+
+def _candidate_coupled(model: nn.Module, masks: Masks, new: Masks, q: float, multiple_of: int) -> Masks:
+    """``candidate`` per group of coupled channels (``depgraph``): a group's norm is the largest relative
+    norm of the units writing it, its mask goes to all of them."""
+    cp = coupling(model)
+    rel = _relative_norms(model, masks)
+    groups = {g: (cp.group_values(g, rel), cp.group_mask(g, masks.channel)) for g in cp.hidden}
+    alive = torch.cat([r[c] for r, c in groups.values()])
+    if alive.numel() == 0:
+        return new
+    t = torch.sort(alive).values[min(alive.numel() - 1, int(q * alive.numel()))]
+    keep: dict[int, torch.Tensor] = {}
+    for g, (r, c) in groups.items():
+        k = c & (r >= t)
+        if not k.any():
+            k[int(torch.argmax(torch.where(c, r, torch.full_like(r, -1.0))))] = True
+        keep[g] = round_mask(k, r, multiple_of, alive=c) if multiple_of > 1 else k
+    new.channel = [cp.unit_mask(u, keep, c) for u, c in enumerate(masks.channel)]
     return new
 
 
@@ -190,6 +218,8 @@ class Pruner:
         at once, and with kept counts rounded to multiples a layer of 16 can only lose 8 at a time, so a model
         that recovered above the bound keeps spare points no global step can use."""
         group = max(1, self.cfg.multiple_of)
+        if not is_chain(self.model):
+            return self._refine_coupled(masks, floor, group)
         changed = True
         while changed:
             changed = False
@@ -200,6 +230,28 @@ class Pruner:
                 weakest = torch.argsort(torch.where(alive, n, torch.full_like(n, float("inf"))))[:group]
                 cand = masks.clone()
                 cand.channel[i][weakest] = False
+                if self._score_with(cand) >= floor:
+                    masks = cand
+                    masks.apply(self.model)
+                    changed = True
+        return masks
+
+    def _refine_coupled(self, masks: Masks, floor: float, group: int) -> Masks:
+        """``refine`` per group of coupled channels."""
+        cp = coupling(self.model)
+        changed = True
+        while changed:
+            changed = False
+            for g in cp.hidden:
+                alive = cp.group_mask(g, masks.channel)
+                if int(alive.sum()) - group < group:
+                    continue
+                n = cp.group_values(g, channel_norms(self.model))
+                weakest = torch.argsort(torch.where(alive, n, torch.full_like(n, float("inf"))))[:group]
+                kill = alive.clone()
+                kill[weakest] = False
+                cand = masks.clone()
+                cand.channel = [cp.unit_mask(u, {g: kill}, c) for u, c in enumerate(masks.channel)]
                 if self._score_with(cand) >= floor:
                     masks = cand
                     masks.apply(self.model)

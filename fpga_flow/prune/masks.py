@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from fpga_flow.prune.graph import Unit, units
+from fpga_flow.prune.graph import Unit, is_chain, units
 
 
 def feeds_padded_conv(us: list[Unit], i: int) -> bool:
@@ -34,8 +34,11 @@ class Masks:
     @torch.no_grad()
     def apply(self, model: nn.Module) -> None:
         """Zero masked weights; dead channels also lose BN scale, and their bias / BN shift when they feed
-        a padded conv (so that simplify can remove them exactly)."""
+        a padded conv (so that simplify can remove them exactly). In a branching model (residual adds,
+        concats, depthwise convs) a dead channel always loses its shift: it is then exactly 0 in every unit
+        that writes it, whatever reads it."""
         us = units(model)
+        coupled = not is_chain(model)
         for i, u in enumerate(us):
             dead = ~self.channel[i]
             wm = self.weight[i].to(u.layer.weight.device)
@@ -45,7 +48,7 @@ class Masks:
             u.layer.weight.mul_(wm)
             if not dead.any():
                 continue
-            zero_shift = feeds_padded_conv(us, i)
+            zero_shift = coupled or feeds_padded_conv(us, i)
             if u.bn is not None:
                 u.bn.weight[dead] = 0
                 if zero_shift:

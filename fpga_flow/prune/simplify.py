@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from fpga_flow.errors import FlowError
-from fpga_flow.prune.graph import Unit, leaves, units
+from fpga_flow.prune.graph import Unit, is_chain, leaves, units
 from fpga_flow.prune.rounding import round_count
 
 
@@ -148,7 +148,12 @@ def simplify(model: nn.Module, multiple_of: int = 1, name: str | None = None,
     ``multiple_of`` > 1 keeps, per layer, the next multiple of that many channels (the most important
     of the removable ones are kept; they are exact as they stay in place). With a zoo ``name`` and its
     build ``config``, the result is rebuilt through ``build(name, channels=..., bn=False)``.
+    Branching models (residual adds, concats, depthwise convs) go through ``simplify_coupled``.
     """
+    if not is_chain(model):
+        from fpga_flow.prune.simplify_coupled import simplify_coupled
+
+        return simplify_coupled(model, multiple_of, name, config)
     was_training = model.training
     m = copy.deepcopy(model).eval()
     model.train(was_training)

@@ -41,7 +41,8 @@ from fpga_flow.errors import FlowError
 from fpga_flow.quant.spec import QuantSpec, ScaleType, WeightScaling
 
 SUPPORTED = ("Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Upsample(nearest)",
-             "AdaptiveAvgPool2d(1)", "Flatten", "Linear", "Dropout", "Identity", "Sequential")
+             "AdaptiveAvgPool2d(1)", "Flatten", "Linear", "Dropout", "Identity", "Sequential",
+             "Residual", "SkipCat")
 
 
 @dataclass
@@ -98,6 +99,9 @@ def check_supported(layers: list[tuple[str, nn.Module]]) -> None:
         elif t in (nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Linear, nn.Dropout,
                    nn.Identity):
             pass
+        elif t.__name__ in ("Residual", "SkipCat") and t.__module__ == "fpga_flow.models.blocks":
+            for key, branch in layer.named_children():
+                check_supported(flatten_layers(branch, f"{path}.{key}"))
         else:
             raise _unsupported(path, layer)
 
@@ -195,28 +199,43 @@ class _Builder:
 def quantize_model(float_model: nn.Module, spec: QuantSpec | None = None) -> nn.Sequential:
     """Brevitas version of ``float_model`` (weights copied; activation scales uncalibrated).
 
-    The result is a flat ``nn.Sequential`` in eval mode; ``quant_layer_info(model)`` lists its
-    layers with their widths. Call ``calibrate`` (or train) before exporting.
+    The result is an ``nn.Sequential`` in eval mode (flat for a chain; residual and concat blocks
+    become ``fpga_flow.quant.branches`` modules holding their quantized branches);
+    ``quant_layer_info(model)`` lists its layers with their widths. Call ``calibrate`` (or train)
+    before exporting.
     """
     spec = spec or QuantSpec()
     layers = flatten_layers(float_model)
     check_supported(layers)
-    layers = [(p, m) for p, m in layers if not isinstance(m, (nn.Dropout, nn.Identity))]
-    mm_idx = [i for i, (_, m) in enumerate(layers) if isinstance(m, (nn.Conv2d, nn.Linear))]
-    if not mm_idx:
+    mms = [m for m in float_model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    if not mms:
         raise FlowError("model has no Conv2d/Linear layer to quantize")
-    first, last = mm_idx[0], mm_idx[-1]
-
     b = _Builder(spec)
     b.quant_act("input_quant", spec.in_bits, signed=True)
+    _walk(b, layers, id(mms[0]), id(mms[-1]))
+    if spec.out_bits is not None:
+        b.quant_act("output_quant", spec.out_bits, signed=True)
+
+    qmodel = nn.Sequential(b.layers)
+    qmodel.quant_info = b.info  # type: ignore[attr-defined]
+    qmodel.quant_spec = spec  # type: ignore[attr-defined]
+    return qmodel.eval()
+
+
+def _walk(b: _Builder, layers: list[tuple[str, nn.Module]], first: int, last: int) -> None:
+    """Convert ``layers`` into ``b``, tracking whether the running tensor is quantized."""
+    from fpga_flow.models.blocks import Residual, SkipCat
+
+    spec = b.spec
+    layers = [(p, m) for p, m in layers if not isinstance(m, (nn.Dropout, nn.Identity))]
     skip: set[int] = set()
     pending_conv: tuple[str, nn.Conv2d, int] | None = None  # conv waiting for a BN to fuse
 
     def flush_conv() -> None:
         nonlocal pending_conv
         if pending_conv is not None:
-            path, conv, idx = pending_conv  # path: "conv" or "conv+bn" when BN was folded
-            bits = _wbits(spec, idx, first, last)
+            path, conv, key = pending_conv  # path: "conv" or "conv+bn" when BN was folded
+            bits = _wbits(spec, key, first, last)
             q = _qconv(conv, bits, spec)
             b.add(path.split("+")[0].replace(".", "_"), q,
                   LayerInfo("", "QuantConv2d", path, wbits=bits, params=conv.weight.numel()))
@@ -244,13 +263,18 @@ def quantize_model(float_model: nn.Module, spec: QuantSpec | None = None) -> nn.
         flush_conv()
         if isinstance(m, nn.Conv2d):
             b.ensure_quantized(name)
-            pending_conv = (path, m, i)
+            pending_conv = (path, m, id(m))
         elif isinstance(m, nn.Linear):
             b.ensure_quantized(name)
-            bits = _wbits(spec, i, first, last)
+            bits = _wbits(spec, id(m), first, last)
             b.add(name, _qlinear(m, bits, spec), LayerInfo("", "QuantLinear", path, wbits=bits,
                                                            params=m.weight.numel()))
             b.state = "acc"
+        elif isinstance(m, (Residual, SkipCat)):
+            from fpga_flow.quant.branches_convert import convert_branch
+
+            b.ensure_quantized(name)
+            convert_branch(b, path, m, lambda sub, ls: _walk(sub, ls, first, last))
         elif isinstance(m, nn.ReLU):
             if b.state == "q" and not b.signed:
                 continue  # identity on an unsigned quantized tensor
@@ -275,16 +299,10 @@ def quantize_model(float_model: nn.Module, spec: QuantSpec | None = None) -> nn.
         else:  # pragma: no cover - check_supported covers it
             raise _unsupported(path, m)
     flush_conv()
-    if spec.out_bits is not None:
-        b.quant_act("output_quant", spec.out_bits, signed=True)
-
-    qmodel = nn.Sequential(b.layers)
-    qmodel.quant_info = b.info  # type: ignore[attr-defined]
-    qmodel.quant_spec = spec  # type: ignore[attr-defined]
-    return qmodel.eval()
 
 
 def _wbits(spec: QuantSpec, i: int, first: int, last: int) -> int:
+    """Bits of the conv/linear ``i`` (module ids: the first and last of the model keep their own)."""
     if i == last:
         return spec.last_wbits
     if i == first:

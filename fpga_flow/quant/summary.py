@@ -31,7 +31,7 @@ class SizeReport:
 
 
 def model_size(qmodel: nn.Module) -> SizeReport:
-    modules = dict(qmodel.named_children())
+    modules = dict(qmodel.named_modules())  # nested: the branches of residual/concat blocks
     w = b = qbits = 0
     for info in quant_layer_info(qmodel):
         if info.wbits is None:

@@ -20,8 +20,9 @@ def setup_module() -> None:
 
 
 def test_known_models() -> None:
-    assert known_models() == ["lenet5", "segnet", "segnet-pruned", "vgg16", "vgg16-ha", "vgg16-hcr", "vgg16-pruned",
-                              "vgg16-quantized"]
+    assert known_models() == ["lenet5", "mobilenet-v1", "mobilenet-v1-pruned", "resnet18", "resnet18-pruned",
+                              "segnet", "segnet-pruned", "unet", "unet-pruned", "vgg16", "vgg16-ha", "vgg16-hcr",
+                              "vgg16-pruned", "vgg16-quantized"]
 
 
 def test_unknown_name_lists_known() -> None:
