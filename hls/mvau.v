@@ -37,7 +37,8 @@ module mvau #(
     parameter EXT_WEIGHTS = 0,
     parameter RES_DSP = 0,
     parameter DSP_PACK = 1,
-    parameter LUT_BITPLANE = 0
+    parameter LUT_BITPLANE = 0,
+    parameter RAM_STYLE = "auto"
 ) (
     input  wire                                         ap_clk,
     input  wire                                         ap_rst_n,
@@ -77,11 +78,6 @@ module mvau #(
     localparam N_THR = (ACT_BITS > 0) ? (1 << ACT_BITS) - 1 : 1;
     localparam TW = PE * N_THR * THR_BITS;
 
-    // ---- weight ROM ----
-    reg [WW-1:0] wmem [0:WD-1];
-    generate if (WEIGHT_FILE != "" && EXT_WEIGHTS == 0) begin : g_winit
-        initial $readmemh(WEIGHT_FILE, wmem);
-    end endgenerate
 
     // ---- control ----
     reg [NFW-1:0] nf;
@@ -96,17 +92,48 @@ module mvau #(
     assign s_axis_w_tready = (EXT_WEIGHTS != 0) && en && (!from_stream || s_axis_tvalid);
 
     // stage A registers
-    reg [WW-1:0] w_q;
+    wire [WW-1:0] w_q;
     reg [XWORD-1:0] xi_q, xb_q;
     reg a_valid, a_src, a_first, a_last;
     reg [NFW-1:0] a_nf;
 
-    always @(posedge ap_clk) begin
-        if (step) begin
-            w_q <= (EXT_WEIGHTS != 0) ? s_axis_w_tdata : wmem[waddr];
-            if (from_stream) xi_q <= s_axis_tdata;
+    always @(posedge ap_clk) if (step && from_stream) xi_q <= s_axis_tdata;
+
+    // ---- weight ROM (read registered with enable `step`), or the weight stream ----
+    // RAM_STYLE (the layer's ram_style) reaches synthesis as the memory's attribute: "distributed"
+    // (LUTs), "block"; "auto" lets the tool pick. No
+    // "ultra": an UltraRAM has no initial content, so a weight ROM cannot live there.
+    generate if (EXT_WEIGHTS != 0) begin : g_wext
+        reg [WW-1:0] q;
+        always @(posedge ap_clk) if (step) q <= s_axis_w_tdata;
+        assign w_q = q;
+    end else if (RAM_STYLE == "distributed") begin : g_wlut
+        // a ROM in LUTs (Yosys maps LUTRAM only for memories with a write port; Vivado's distributed
+        // ROM is LUTs as well): "logic"
+        (* ram_style = "logic" *) reg [WW-1:0] wmem [0:WD-1];
+        if (WEIGHT_FILE != "") begin : g_winit
+            initial $readmemh(WEIGHT_FILE, wmem);
         end
-    end
+        reg [WW-1:0] q;
+        always @(posedge ap_clk) if (step) q <= wmem[waddr];
+        assign w_q = q;
+    end else if (RAM_STYLE == "block") begin : g_wbram
+        (* ram_style = "block" *) reg [WW-1:0] wmem [0:WD-1];
+        if (WEIGHT_FILE != "") begin : g_winit
+            initial $readmemh(WEIGHT_FILE, wmem);
+        end
+        reg [WW-1:0] q;
+        always @(posedge ap_clk) if (step) q <= wmem[waddr];
+        assign w_q = q;
+    end else begin : g_wauto
+        reg [WW-1:0] wmem [0:WD-1];
+        if (WEIGHT_FILE != "") begin : g_winit
+            initial $readmemh(WEIGHT_FILE, wmem);
+        end
+        reg [WW-1:0] q;
+        always @(posedge ap_clk) if (step) q <= wmem[waddr];
+        assign w_q = q;
+    end endgenerate
 
     generate if (NF > 1) begin : g_ibuf
         reg [XWORD-1:0] ibuf [0:SF-1];
