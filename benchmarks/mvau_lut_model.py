@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -120,7 +121,9 @@ def main() -> int:
         a.out.write_text(json.dumps({
             "source": "yosys vs estimate", "tool": version, "board": board.name, "family": board.family,
             "build": str(a.build), "worst_lut_error": round(worst, 3), "layers": rows,
-            "command": "PYTHONPATH=$PWD nice -n 10 .venv/bin/python benchmarks/mvau_lut_model.py " + str(a.build),
+            "command": "PYTHONPATH=$PWD nice -n 10 .venv/bin/python benchmarks/mvau_lut_model.py " + " ".join(sys.argv[1:]),
+            "note": "out-of-context Yosys per MVAU, no ltp pass; LUTs include LUTs used as memory; shared, loaded "
+                    "2-core machine (yosys_s and wall_s are not comparable run to run)",
         }, indent=1) + "\n")
     return 0
 
