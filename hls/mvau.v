@@ -37,7 +37,8 @@ module mvau #(
     parameter EXT_WEIGHTS = 0,
     parameter RES_DSP = 0,
     parameter DSP_PACK = 1,
-    parameter LUT_BITPLANE = 0
+    parameter LUT_BITPLANE = 0,
+    parameter RAM_STYLE = "auto"
 ) (
     input  wire                                         ap_clk,
     input  wire                                         ap_rst_n,
@@ -82,7 +83,7 @@ module mvau #(
     wire a_valid, a_first, a_last;
     wire [NFW-1:0] a_nf;
     mvau_ctrl #(.NF(NF), .SF(SF), .WW(WW), .XWORD(XWORD), .WEIGHT_FILE(WEIGHT_FILE), .EXT_WEIGHTS(EXT_WEIGHTS),
-                .NFW(NFW)) u_ctrl (
+                .RAM_STYLE(RAM_STYLE), .NFW(NFW)) u_ctrl (
         .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .en(en),
         .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
         .s_axis_w_tdata(s_axis_w_tdata), .s_axis_w_tvalid(s_axis_w_tvalid), .s_axis_w_tready(s_axis_w_tready),

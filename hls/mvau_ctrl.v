@@ -10,6 +10,10 @@ module mvau_ctrl #(
     parameter XWORD = 4,            // bits of an input word (SIMD*IN_BITS)
     parameter WEIGHT_FILE = "",
     parameter EXT_WEIGHTS = 0,
+    // the layer's ram_style, as the weight memory's synthesis attribute: "distributed" (a ROM in LUTs:
+    // Yosys maps LUTRAM only for memories with a write port, Vivado's distributed ROM is LUTs as well),
+    // "block"; "auto" lets the tool pick. No "ultra": an UltraRAM has no initial content.
+    parameter RAM_STYLE = "auto",
     parameter NFW = (NF > 1) ? $clog2(NF) : 1
 ) (
     input  wire             ap_clk,
@@ -32,14 +36,32 @@ module mvau_ctrl #(
     localparam SFW = (SF > 1) ? $clog2(SF) : 1;
     localparam WAW = (WD > 1) ? $clog2(WD) : 1;
 
-    reg [WW-1:0] wmem [0:WD-1];
-    generate if (WEIGHT_FILE != "" && EXT_WEIGHTS == 0) begin : g_winit
-        initial $readmemh(WEIGHT_FILE, wmem);
-    end endgenerate
-
     reg [NFW-1:0] nf;
     reg [SFW-1:0] sf;
     reg [WAW-1:0] waddr;
+    wire [WW-1:0] w_rom;
+    generate if (EXT_WEIGHTS != 0) begin : g_wext
+        assign w_rom = {WW{1'b0}};
+    end else if (RAM_STYLE == "distributed") begin : g_wlut
+        (* ram_style = "logic" *) reg [WW-1:0] wmem [0:WD-1];
+        if (WEIGHT_FILE != "") begin : g_winit
+            initial $readmemh(WEIGHT_FILE, wmem);
+        end
+        assign w_rom = wmem[waddr];
+    end else if (RAM_STYLE == "block") begin : g_wbram
+        (* ram_style = "block" *) reg [WW-1:0] wmem [0:WD-1];
+        if (WEIGHT_FILE != "") begin : g_winit
+            initial $readmemh(WEIGHT_FILE, wmem);
+        end
+        assign w_rom = wmem[waddr];
+    end else begin : g_wauto
+        reg [WW-1:0] wmem [0:WD-1];
+        if (WEIGHT_FILE != "") begin : g_winit
+            initial $readmemh(WEIGHT_FILE, wmem);
+        end
+        assign w_rom = wmem[waddr];
+    end endgenerate
+
     wire from_stream = (nf == 0);
     wire w_ok = (EXT_WEIGHTS == 0) || s_axis_w_tvalid;
     wire step = en && (!from_stream || s_axis_tvalid) && w_ok;
@@ -52,7 +74,7 @@ module mvau_ctrl #(
 
     always @(posedge ap_clk) begin
         if (step) begin
-            w_q <= (EXT_WEIGHTS != 0) ? s_axis_w_tdata : wmem[waddr];
+            w_q <= (EXT_WEIGHTS != 0) ? s_axis_w_tdata : w_rom;
             if (from_stream) xi_q <= s_axis_tdata;
         end
     end

@@ -14,12 +14,16 @@ import math
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from fpga_flow.compiler.hw.mvau import max_dsp_pack
+from fpga_flow.compiler.hw.mvau import LUT_FIT, max_dsp_pack
 
 
 def lut_mac_cost(w_bits: int, in_bits: int, simd: int = 32) -> float:
-    """LUTs of one LUT MAC in hls/mvau.v (multiplier + share of the adder tree, as its LUT model)."""
-    return 0.5 * (w_bits * in_bits) ** 1.4 + 2 * (w_bits + in_bits) + math.log2(simd)
+    """LUTs of one LUT MAC in hls/mvau.v by its LUT model (MVAU.lut_terms with LUT_FIT): a multiplier
+    and its adder-tree leaf, or bit-plane leaves, whichever is fewer (folding picks the cheaper)."""
+    lg = math.log2(simd)
+    mult = LUT_FIT["mult"] * (w_bits * in_bits) ** 1.4 + LUT_FIT["tree"] * (w_bits + in_bits + lg)
+    bitplane = LUT_FIT["bitplane"] * in_bits * (w_bits + 1)
+    return min(mult, bitplane)
 
 
 def mac_roofline(model: ModelWrapper, board) -> dict:

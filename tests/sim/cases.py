@@ -25,7 +25,7 @@ def _thresholds(rng, ch: int, act_bits: int, lo: int, hi: int) -> np.ndarray:
 
 
 def mvau(rng, *, MW, MH, PE, SIMD, V=(1, 3), idt="UINT4", wdt="INT4", act_bits=4, act_bias=0, res_type="lut",
-         dsp_pack=0, extreme=False, lut_mac="multiplier"):
+         dsp_pack=0, extreme=False, lut_mac="multiplier", ram_style="auto"):
     """``extreme``: weights only the extreme values of their datatype (and 0, ±1)."""
     wd = DataType[wdt]
     W = rng.integers(int(wd.min()), int(wd.max()) + 1, (MW, MH))
@@ -33,7 +33,7 @@ def mvau(rng, *, MW, MH, PE, SIMD, V=(1, 3), idt="UINT4", wdt="INT4", act_bits=4
         W = rng.choice(sorted({int(wd.min()), int(wd.max()), 0, 1, -1 if wd.signed() else 0}), (MW, MH))
     kw = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, numInputVectors=list(V), inputDataType=idt,
               weightDataType=wdt, weights=W, resType=res_type, dsp_pack=dsp_pack,
-              lut_mac=lut_mac)
+              lut_mac=lut_mac, ram_style=ram_style)
     if act_bits:
         probe = make_op("MVAU", **kw)
         lo, hi = probe.acc_range()
@@ -115,6 +115,9 @@ FAST = [
                                               act_bits=0, lut_mac="bitplane")),
     ("mvau_bitplane_tree", mvau, dict(MW=34, MH=4, PE=2, SIMD=17, V=(1, 2), idt="INT8", wdt="INT4",
                                       lut_mac="bitplane")),
+    # the weight ROM's ram_style reaches the RTL (hls/mvau.v RAM_STYLE): same semantics in every memory
+    ("mvau_rom_distributed", mvau, dict(MW=12, MH=8, PE=2, SIMD=3, V=(1, 2), ram_style="distributed")),
+    ("mvau_rom_block", mvau, dict(MW=12, MH=8, PE=4, SIMD=3, V=(1, 2), res_type="dsp", ram_style="block")),
     ("mvau_noact_nf1", mvau, dict(MW=8, MH=4, PE=4, SIMD=2, V=(1,), idt="INT3", wdt="INT2", act_bits=0)),
     ("swg_k3s1p1", swg, dict(H=5, W=6, C=4, K=(3, 3), S=(1, 1), pad=(1, 1, 1, 1), SIMD=2)),
     ("swg_k3s2_asym", swg, dict(H=7, W=6, C=2, K=(3, 3), S=(2, 2), pad=(0, 1, 1, 0), SIMD=1, idt="INT3")),

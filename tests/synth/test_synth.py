@@ -296,36 +296,6 @@ def test_negative_parameter_reaches_yosys(tmp_path):
 
 
 @needs_yosys
-@pytest.mark.parametrize("pe,simd,res_type,lut_mac", [(4, 16, "lut", "multiplier"), (2, 8, "dsp", "multiplier"),
-                                                     (4, 16, "lut", "bitplane")])
-def test_mvau_lut_model_tracks_yosys(tmp_path, pe, simd, res_type, lut_mac):
-    """The MVAU's LUT estimate (what folding packs the board with) stays within 25 % of what Yosys
-    maps hls/mvau.v to, LUT multipliers and DSP multipliers alike; DSP counts are exact (the DSP case
-    packs 2 products per slice, hls/dsp_pack.v: 8 slices for 16 products)."""
-    import numpy as np
-
-    from fpga_flow.compiler.hw import make_hw_node
-    from fpga_flow.compiler.hw.mvau import MVAU
-    from fpga_flow.sim.unit import hls_sources
-
-    rng = np.random.default_rng(3)
-    mw, mh = 288, 64
-    node = make_hw_node("MVAU", "x", "y", name="MVAU_0", MW=mw, MH=mh, PE=pe, SIMD=simd, numInputVectors=[1, 4, 4],
-                        inputDataType="UINT4", weightDataType="INT4", outputDataType="UINT4", resType=res_type,
-                        lut_mac=lut_mac, weights=rng.integers(-8, 8, (mw, mh)),
-                        thresholds=np.sort(rng.integers(-300, 300, (mh, 15)), axis=1))
-    op = MVAU(node)
-    params = op.rtl_parameters()
-    for key, lines in op.rtl_memories().items():
-        (tmp_path / params[key]).write_text("\n".join(lines) + "\n")
-    r = run_yosys("MVAU_0", "mvau", hls_sources("mvau"), "xc7", tmp_path / "ys", params=params,
-                  dsp=res_type == "dsp", cwd=tmp_path)
-    got, est = r.as_dict()["resources"], op.resource_estimate()
-    assert got["dsp"] == est.dsp == (pe * simd // 2 if res_type == "dsp" else 0)
-    assert 0.75 * got["lut"] <= est.lut <= 1.25 * got["lut"], (got["lut"], est.lut)
-
-
-@needs_yosys
 def test_fifo_ram_style_reaches_yosys(tmp_path):
     """RAM_STYLE=distributed (chosen by fifo_ram_style for wide, shallow FIFOs) maps to LUTRAM."""
     from fpga_flow.sim.unit import hls_sources

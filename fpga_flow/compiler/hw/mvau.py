@@ -16,6 +16,10 @@ from .base import (HWCustomOp, carried_weight_bits, Resources, multithreshold_co
 DSP_A_BITS = 25
 DSP_B_BITS = 18
 LUT_MACS = ("multiplier", "bitplane")
+# coefficients of MVAU.lut_terms (LUTs per unit of each term), fitted to Yosys (see lut_estimate)
+LUT_FIT = {"const": 0.0, "mult": 0.531, "tree": 0.506, "bitplane": 1.007, "bitplane_pe": 2.177, "acc": 3.653,
+           "lanes": 0.0, "replay": 4.374, "thresholds": 1.235, "lutrom": 0.977, "packing": 1.996,
+           "packing_signed": 0.0}
 
 
 def max_dsp_pack(w_bits: int, in_bits: int, a_bits: int = DSP_A_BITS, b_bits: int = DSP_B_BITS) -> int:
@@ -256,42 +260,62 @@ class MVAU(HWCustomOp):
             return math.ceil(omega / 1024) * math.ceil(m / 18)
         return math.ceil(omega / 512) * math.ceil(m / 36)
 
-    def lut_estimate(self) -> float:
-        """LUTs of hls/mvau.v, fitted to Yosys ``synth_xilinx`` counts of the module (W4A4 and W8A8,
-        PE×SIMD from 1×1 to 16×4 and 1×64): per MAC a W×A multiplier (≈ 0.5·(W·A)^1.4 LUTs; none on
-        a DSP) plus its share of the adder tree; per PE the accumulator and the binary-search
-        thresholds (their LUTRAM read grows with the threshold memory depth up to 32 words); per
-        input lane the replay multiplexer. Weights in LUTRAM add 1 LUT per 64 bits. Bit-plane LUT MACs
-        (lut_mac=bitplane): no multiplier, A trees of (W+1)-bit leaves.
-        Packed DSPs (hls/dsp_pack.v) add the shared tree of the input lanes and one subtractor per PE
-        (Yosys, W4A4 PE 6 SIMD 8: +369 LUTs over one product per DSP), and for signed inputs the
-        borrow fix of every field but the lowest of each slice (+175 at INT4)."""
+    def threshold_variety(self) -> float:
+        """0 when every output channel has the same thresholds, 1 when all differ: Yosys folds a
+        threshold ROM whose rows are equal into constants (untrained BatchNorm, random weights), so
+        the per-PE threshold memory and multiplexers cost LUTs only as far as the rows differ."""
+        t = self.T()
+        if t is None or t.shape[0] < 2:
+            return 0.0
+        c = self.__dict__.setdefault("_cache", {})
+        if "tvar" not in c:
+            c["tvar"] = (len(np.unique(t, axis=0)) - 1) / (t.shape[0] - 1)
+        return c["tvar"]
+
+    def lut_terms(self) -> dict[str, float]:
+        """The LUT model's terms before their LUT_FIT coefficients (see lut_estimate)."""
         a = self.attrs
         P, Q, W = a.PE, a.SIMD, self.weight_bits()
         A = self.input_datatype().bitwidth()
-        acc = self.acc_bits()
-        mult = 0.0 if a.resType == "dsp" else 0.5 * (W * A) ** 1.4
-        tree = 2 * (W + A) + math.log2(Q)
-        if a.resType != "dsp" and a.lut_mac == "bitplane":
-            # per MAC A planes of W+1-bit tree leaves (Yosys, W4A4 PE 4 SIMD 16: 4261 LUTs vs 4633
-            # with multipliers)
-            mult, tree = 0.0, 1.72 * A * (W + 1) + math.log2(Q)
-        thr = 0.0
-        if self.has_activation():
-            thr = 2 ** self.act_bits() * acc * min(1.0, self.tmem() / 32)
-        c2 = 0
-        if a.ram_style == "distributed" and a.mem_mode != "external":
-            c2 = P * Q * W * math.ceil(self.wmem() / 64)
-        packing = 0.0
+        lg = math.log2(Q)
         k = self.products_per_dsp()
-        if k > 1 and P % k == 1:  # the lone last PE's products: LUT multipliers
-            packing += Q * 0.5 * (W * A) ** 1.4
-        if k > 1:
-            tsw = W + A + 1 + math.log2(Q)
-            packing = 2.7 * (Q * (A + 1 + math.log2(Q)) + P * tsw)
-            if self.input_datatype().signed():
-                packing += 0.6 * (P - math.ceil(P / k)) * Q * (W + A + 1)
-        return 300 + P * Q * (mult + tree) + P * (thr + 1.2 * acc) + Q * A + c2 + packing
+        on_lut = a.resType != "dsp"
+        bitplane = on_lut and a.lut_mac == "bitplane"
+        pw = W + A + (0 if on_lut else 1)  # product width (hls/mvau.v PW)
+        n_thr = 2 ** self.act_bits() - 1 if self.has_activation() else 0
+        mult_products = P * Q if on_lut and not bitplane else 0
+        if k > 1 and P % k == 1:  # the lone last PE of a packed layer: LUT multipliers (dsp_count)
+            mult_products += Q
+        return {
+            "const": 1.0,
+            "mult": mult_products * (W * A) ** 1.4,
+            "tree": 0.0 if bitplane else P * Q * (pw + lg),
+            "bitplane": P * Q * A * (W + 1) if bitplane else 0.0,
+            "bitplane_pe": P * A * (pw + lg) if bitplane else 0.0,  # the planes' shifted sum
+            "acc": P * self.acc_bits(),
+            "lanes": Q * A,  # input register and the replay multiplexer
+            # the replay buffer (SF words): LUTRAM, 64 words per LUT and bit (none when NF = 1)
+            "replay": Q * A * math.ceil(a.MW // Q / 64) if a.MH > P else 0.0,
+            "thresholds": P * n_thr * self.thr_bits() * self.threshold_variety(),
+            "lutrom": (P * Q * W * math.ceil(self.wmem() / 64)
+                       if a.ram_style == "distributed" and a.mem_mode != "external" else 0.0),
+            "packing": Q * (A + 1 + lg) + P * (pw + lg) if k > 1 else 0.0,
+            "packing_signed": ((P - math.ceil(P / k)) * Q * (W + A + 1)
+                               if k > 1 and self.input_datatype().signed() else 0.0),
+        }
+
+    def lut_estimate(self) -> float:
+        """LUTs of hls/mvau.v: Σ LUT_FIT[term] · lut_terms()[term], the coefficients a least-squares
+        fit (relative error) to Yosys ``synth_xilinx`` counts of vgg16-pruned's MVAUs and a grid of
+        W4A4/W8A8 MVAUs, LUT and packed DSP MACs (benchmarks/mvau_lut_model.py,
+        benchmarks/results/mvau-lut-model-*.json). Terms: per LUT multiplier (W·A)^1.4; per product
+        its adder-tree leaf (PW + log2 SIMD bits) or, for bit-plane MACs, A planes of W+1-bit leaves;
+        per PE the accumulator and the thresholds (their ROM and search multiplexers, as far as the
+        channels' thresholds differ); weights in LUTs (ram_style=distributed: a ROM of logic, about
+        one LUT per 64 bits); for packed DSPs the shared input-sum tree and one subtractor per PE,
+        and for signed inputs the borrow fix of every field but the lowest of each slice."""
+        t = self.lut_terms()
+        return sum(LUT_FIT[k] * v for k, v in t.items())
 
     def resource_estimate(self):
         a = self.attrs
@@ -323,6 +347,9 @@ class MVAU(HWCustomOp):
             "RES_DSP": int(a.resType == "dsp"),
             "DSP_PACK": max(1, self.products_per_dsp()),
             "LUT_BITPLANE": int(a.resType != "dsp" and a.lut_mac == "bitplane"),
+            # the memory the resource model counts: LUTRAM for distributed, else BRAM (Yosys left to
+            # itself turns small ROMs into logic, which the model does not count)
+            "RAM_STYLE": "distributed" if a.ram_style == "distributed" else "block",
         }
 
     def weight_words(self) -> np.ndarray:
