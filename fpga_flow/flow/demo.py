@@ -21,9 +21,9 @@ DEMO = {
     # vgg16: lr 1e-3 / lambda 0.2 (recover 0.3, batch PRUNE_BATCH) pruned 59-74 % within the bound on one thread,
     # depending on the float model (3e-3 / 0.15: 0 %, the model never climbed back within 1 point of its float score)
     "vgg16-pruned": dict(n_images=800, image_size=32, train_size=None, width=0.125, epochs=10, prune_epochs=20, qat_epochs=10, n_test=None,
-                         bench_repeats=30, prune_loss_bound=1.0, prune_lam=0.2, prune_lr=1e-3),
+                         bench_repeats=30, prune_loss_bound=1.0, prune_lam=0.2, prune_lr=1e-3, qat_lr=1e-3),
     "segnet-pruned": dict(n_images=800, image_size=32, train_size=None, width=0.125, epochs=10, prune_epochs=20, qat_epochs=10, n_test=None,
-                          bench_repeats=30, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3),
+                          bench_repeats=30, prune_loss_bound=1.0, prune_lam=0.15, prune_lr=3e-3, qat_lr=1e-3),
 }
 
 
