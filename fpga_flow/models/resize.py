@@ -75,6 +75,7 @@ def recalibrate_batchnorm(model: nn.Module, loader, batches: int = 20) -> nn.Mod
     """Running BN statistics re-estimated at the loader's input size (the statistics of another size are
     wrong for this one), from up to ``batches`` training batches."""
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # a cumulative average over the batches seen
@@ -84,8 +85,8 @@ def recalibrate_batchnorm(model: nn.Module, loader, batches: int = 20) -> nn.Mod
             break
         model(x)
     model.eval()
-    for bn in bns:
-        bn.momentum = 0.1
+    for bn, momentum in zip(bns, momenta):
+        bn.momentum = momentum
     return model
 
 
@@ -99,15 +100,16 @@ def fine_tune_at_size(model: nn.Module, name: str, config: dict[str, Any], in_si
     from fpga_flow.prune.simplify import fuse_bn
 
     folded = not config.get("bn", True)
-    net, cfg = with_batchnorm(model, name, config)
-    net, cfg = at_input_size(net, name, cfg, in_size)
+    if folded:  # no weight depends on the input size: the BN topology is built at in_size directly
+        net, cfg = with_batchnorm(model, name, dict(config) | {"in_size": in_size})
+    else:
+        net, cfg = at_input_size(model, name, config, in_size)
     recalibrate_batchnorm(net, loaders["train"])
     res = fit(net, loaders, task, TrainConfig(epochs=epochs, lr=lr, seed=seed, keep_initial=True, progress=progress))
     net = res.model.cpu().eval()
     if folded:
-        fuse_bn(net)
         cfg = cfg | {"bn": False}
-        out = build(name, **cfg)
-        out.load_state_dict(net.state_dict(), strict=True)
+        out = build(name, **cfg)  # the zoo's BN-free topology of this config (simplify's rebuild drops width)
+        out.load_state_dict(fuse_bn(net).state_dict(), strict=True)
         net = out.eval()
     return net, cfg, res
