@@ -44,9 +44,10 @@ demo: $(STAMP)
 bitstream: $(STAMP)
 	$(BIN)/fpga-flow bitstream --model $(MODEL) --board $(BOARD) $(if $(REQUIRE_BITSTREAM),--require-bitstream)
 
-# the row's checkpoint of the last `make bitstream MODEL=... BOARD=...` into the store (build/checkpoints)
+# the row's checkpoints (pruned float + quantized) of the last `make bitstream MODEL=... BOARD=...` into the
+# store (build/checkpoints; COMMITTED=1: fpga_flow/models/checkpoints; FORCE=1 replaces stored ones)
 store: $(STAMP)
-	$(BIN)/fpga-flow store --model $(MODEL) --board $(BOARD)
+	$(BIN)/fpga-flow store --model $(MODEL) --board $(BOARD) $(if $(COMMITTED),--committed) $(if $(FORCE),--force)
 
 report: $(STAMP)
 	$(BIN)/fpga-flow report

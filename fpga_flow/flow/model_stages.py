@@ -175,12 +175,14 @@ def st_prune(f: Flow) -> None:
     config, metrics = dict(meta["config"]), {}
     if f.path("checkpoints/store.json").exists():
         f.note("stored row checkpoint: already pruned and fine-tuned at the design size")
+        # byte for byte: its sha256 stays the stored row's, which a stored quantized checkpoint names as its source
+        shutil.copy2(f.path("checkpoints/float.pt"), f.path("checkpoints/pruned.pt"))
     else:
         if c.row.pruned:
             model, config, metrics = _serene(f, model, meta)
         if model.input_shape[-1] != c.image_size:
             model, config, metrics = _fine_tune_at_size(f, model, config, metrics)
-    save_checkpoint(f.path("checkpoints/pruned.pt"), model, c.base, config, metrics)
+        save_checkpoint(f.path("checkpoints/pruned.pt"), model, c.base, config, metrics)
     _write_provenance(f, t0)
     shutil.copy2(f.path("checkpoints/pruned.pt"), f.path("model.pt"))  # the float model the CPU rows run
     export_onnx(model, f.path("model.onnx"), (1, 3, c.image_size, c.image_size))

@@ -1,9 +1,12 @@
 """The quantize stage: Brevitas QAT of the row's bit widths and the QONNX export (the unpruned rows' recipe:
-QAT at the low size, the quantized network exported and evaluated at the design size)."""
+QAT at the low size, the quantized network exported and evaluated at the design size); a stored quantized
+checkpoint made from this build's pruned checkpoint with its QAT settings replaces the QAT
+(``fpga_flow.flow.quant_reuse``)."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from fpga_flow.flow.runner import Flow
@@ -11,14 +14,22 @@ from fpga_flow.flow.scores import record
 
 
 def st_quantize(f: Flow) -> None:
+    from fpga_flow.flow.quant_reuse import QAT_BATCH, reuse_quant, stored_quant, write_quant_provenance
     from fpga_flow.quant import quantize_flow
 
     c = f.cfg
-    source, export_size = f.path("checkpoints/pruned.pt"), None
-    if c.qat_side != c.image_size:  # the unpruned rows' recipe: QAT at the low size, the design runs at image_size
-        source, export_size = _float_at(f, source, c.qat_side), c.image_size
-    res = quantize_flow(str(source), c.quant_spec(), f.path("quant"), data=str(c.data_root), epochs=c.qat_epochs,
-                        lr=c.qat_lr, seed=c.seed, export_size=export_size, log=f.note)
+    t0 = time.perf_counter()
+    stored = stored_quant(f)
+    if stored is not None:
+        res = reuse_quant(f, stored)
+    else:
+        source, export_size = f.path("checkpoints/pruned.pt"), None
+        if c.qat_side != c.image_size:  # the unpruned rows' recipe: QAT at the low size, the design runs at image_size
+            source, export_size = _float_at(f, source, c.qat_side), c.image_size
+        res = quantize_flow(str(source), c.quant_spec(), f.path("quant"), data=str(c.data_root),
+                            epochs=c.qat_epochs, batch_size=QAT_BATCH, lr=c.qat_lr, seed=c.seed,
+                            export_size=export_size, log=f.note)
+        write_quant_provenance(f, res.metrics, time.perf_counter() - t0)
     shutil.copy2(res.qonnx, f.path("model.qonnx.onnx"))
     last = [v for k, v in res.metrics.items() if k != "float"]
     if last:  # the quantize step's own test-split figures (its last row: QAT, else calibrated)

@@ -97,8 +97,10 @@ def register(app: typer.Typer) -> None:
                         + ", ".join(f"{k} {v:.4f}" for k, v in res.best.items() if k != "epoch")
                         + f" -> {out}", highlight=False)
 
-    @app.command("store", cls=FlowCommand, help="put a flow's row checkpoint (build/<row>-<board>/checkpoints/pruned.pt, trained at "
-                               "the design size) and its provenance into the checkpoint store")
+    @app.command("store", cls=FlowCommand,
+                 help="put a flow's row checkpoints into the checkpoint store: the pruned float one "
+                      "(build/<row>-<board>/checkpoints/pruned.pt, at the design size) as <row>.pt and the "
+                      "quantized one (quant/model.quant.pt) as <row>.quant.pt, each with its provenance")
     def _store(
         model: str = typer.Option(..., "--model", help="Table 4 row: vgg16, vgg16-quantized, vgg16-ha, vgg16-hcr, "
                                                        "segnet, segnet-pruned"),
@@ -112,8 +114,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from rich.console import Console
 
-        from fpga_flow.models.store import publish
+        from fpga_flow.models.quant_store import publish_build
 
-        dest = publish(model, build_root / f"{model}-{board}" / "checkpoints" / "pruned.pt",
-                       committed=committed, force=force)
-        Console().print(f"{model}: stored {dest} (+ provenance)", highlight=False)
+        for line in publish_build(model, build_root / f"{model}-{board}", committed=committed, force=force):
+            Console(soft_wrap=True).print(line, highlight=False)

@@ -7,7 +7,7 @@ used only after three checks, each failing with one error naming the file: its p
 matches the file, it holds the row's architecture (a pruned row: a channel-pruned one; an unpruned
 row: the full base widths), and its provenance names the row and the row's bit widths. A quantized
 (QAT) checkpoint of a row is loaded the same way (``load_quant_row``): its recorded bit widths must be
-the row's.
+the row's; the store keeps one as ``<row>.quant.pt`` (``fpga_flow.models.quant_store``).
 """
 
 from __future__ import annotations
@@ -100,24 +100,52 @@ def load_quant_row(name: str, path: str | Path, expected: RowBits | None = None,
     return load_quant_checkpoint(path, in_size=in_size)
 
 
-def publish(name: str, source: str | Path, *, committed: bool = False, force: bool = False) -> Path:
-    """Copy ``source`` and its provenance into the store as row ``name``'s checkpoint, after every check
-    ``load_row`` makes; an existing stored checkpoint is replaced only with ``force``."""
+def stored_path(name: str, suffix: str = ".pt", committed: bool = False) -> Path:
+    """Where row ``name``'s ``<row><suffix>`` goes: the committed store or $FPGA_FLOW_CHECKPOINTS."""
+    return (COMMITTED if committed else checkpoint_dir()) / f"{canonical(name)}{suffix}"
+
+
+def needs_copy(name: str, source: Path, dest: Path, force: bool) -> bool:
+    """False when ``dest`` already holds ``source``'s bytes; FlowError naming ``dest`` when it holds others
+    and ``force`` is not given (checked before anything is written)."""
+    from fpga_flow.models.provenance import sha256_file
+
+    if not dest.exists():
+        return True
+    if sha256_file(dest) == sha256_file(source):
+        return False
+    if not force:
+        raise FlowError(f"{dest}: a stored checkpoint of row {canonical(name)} exists (pass --force to replace it)")
+    return True
+
+
+def install(source: Path, dest: Path) -> Path:
+    """Copy ``source`` and its provenance to ``dest`` (each through a temp file + rename)."""
     import shutil
 
     from fpga_flow.models.provenance import provenance_path
 
-    source = Path(source)
-    if not source.is_file():
-        raise FlowError(f"{source}: checkpoint not found (run `fpga-flow bitstream --model {name}` first)")
-    load_row(name, source)
-    dest_dir = COMMITTED if committed else checkpoint_dir()
-    dest = dest_dir / f"{canonical(name)}.pt"
-    if dest.exists() and not force:
-        raise FlowError(f"{dest}: a stored checkpoint of row {canonical(name)} exists (pass --force to replace it)")
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
     for src, dst in ((source, dest), (provenance_path(source), provenance_path(dest))):
         tmp = dst.with_name(f".{dst.name}.tmp")
         shutil.copy2(src, tmp)
         tmp.replace(dst)
     return dest
+
+
+def checked_source(name: str, source: str | Path) -> Path:
+    """``source`` once it is a checkpoint of row ``name`` that ``load_row`` accepts."""
+    source = Path(source)
+    if not source.is_file():
+        raise FlowError(f"{source}: checkpoint not found (run `fpga-flow bitstream --model {name}` first)")
+    load_row(name, source)
+    return source
+
+
+def publish(name: str, source: str | Path, *, committed: bool = False, force: bool = False) -> Path:
+    """Copy ``source`` and its provenance into the store as row ``name``'s checkpoint, after every check
+    ``load_row`` makes; an existing stored checkpoint is replaced only with ``force`` (one with the same
+    bytes is left as it is)."""
+    source = checked_source(name, source)
+    dest = stored_path(name, ".pt", committed)
+    return install(source, dest) if needs_copy(name, source, dest, force) else dest

@@ -106,8 +106,11 @@ def quantize_flow(model_arg: str, spec: QuantSpec, out_dir: str | Path, data: st
     if data is not None:
         from fpga_flow.data import get_loaders
 
+        from fpga_flow.models.train import check_splits
+
         loaders = get_loaders(data, src.task, image_size=src.input_shape[-1],
                               batch_size=batch_size, seed=seed)
+        check_splits(loaders, ("train", "val"))  # a set too small for its split: one error naming it
         eval_split = "test" if len(loaders["test"].dataset) else "val"
         calibrate(qmodel, loaders["train"])
         label = spec.label()
@@ -147,9 +150,22 @@ def quantize_flow(model_arg: str, spec: QuantSpec, out_dir: str | Path, data: st
             x_check = next(iter(loaders[eval_split]))[0][:4]
         else:
             x_check = torch.randn((2, *input_shape[1:]), generator=torch.Generator().manual_seed(seed))
-    ckpt = save_quant_checkpoint(out / CHECKPOINT_NAME, qmodel, src.name, config, spec,
-                                 input_shape, metrics)
-    log(f"wrote {ckpt}")
+    return export_quantized(qmodel, src.name, src.source, config, spec, input_shape, metrics, notes, x_check,
+                            out, log)
+
+
+def export_quantized(qmodel: nn.Module, name: str, source: str, config: dict[str, Any], spec: QuantSpec,
+                     input_shape: tuple[int, ...], metrics: dict[str, dict[str, float]], notes: list[str],
+                     x_check: torch.Tensor, out: Path, log: Callable[[str], None] = print,
+                     saved: Path | None = None) -> QuantizeResult:
+    """The quantized model's outputs in ``out``: its checkpoint (``saved``: already there, kept byte for byte),
+    the QONNX export (checked against Brevitas on ``x_check`` and for integer grids) and the summary; shared by
+    QAT and a stored quantized checkpoint."""
+    if saved is None:
+        ckpt = save_quant_checkpoint(out / CHECKPOINT_NAME, qmodel, name, config, spec, input_shape, metrics)
+        log(f"wrote {ckpt}")
+    else:
+        ckpt = saved
     try:
         qonnx = export_qonnx_clean(qmodel, input_shape, out / QONNX_NAME)
     except ExportError as err:
@@ -173,12 +189,12 @@ def quantize_flow(model_arg: str, spec: QuantSpec, out_dir: str | Path, data: st
               "Brevitas vs execute_onnx": f"max abs diff {diff:.2e} on {len(x_check)} inputs",
               "integer grid": f"all {len(grid)} checked tensors (Quant, MaxPool, Resize, Flatten, "
                               f"GlobalAveragePool outputs) integral and within their width"}
-    text = render_summary(qmodel, SummaryData(f"{src.name} {spec.label()}", src.source, spec,
+    text = render_summary(qmodel, SummaryData(f"{name} {spec.label()}", source, spec,
                                               input_shape, metrics, notes, export))
     summary = out / SUMMARY_NAME
     summary.write_text(text)
     (out / "quant_summary.json").write_text(json.dumps({
-        "model": src.name, "source": src.source, "spec": spec.to_dict(),
+        "model": name, "source": source, "spec": spec.to_dict(),
         "input_shape": list(input_shape), "metrics": metrics, "max_abs_diff": diff,
         "weight_bits": size.quant_weight_bits, "float_bits": size.float_bits,
         "quant_bits": size.quant_bits}, indent=2))

@@ -53,7 +53,7 @@ def test_stored_row_checkpoint_replaces_training_and_pruning(tmp_path, monkeypat
     from fpga_flow.data import synth
     from fpga_flow.flow import Flow, st_prune, st_train
     from fpga_flow.models import build, hidden_widths, save_checkpoint
-    from fpga_flow.models.provenance import write_provenance
+    from fpga_flow.models.provenance import sha256_file, write_provenance
     from fpga_flow.models.registry import spec
     from fpga_flow.models.store import publish
 
@@ -67,8 +67,12 @@ def test_stored_row_checkpoint_replaces_training_and_pruning(tmp_path, monkeypat
                      extra={"bits": asdict(spec("vgg16-hcr").bits)})
     dest = publish("vgg16-pruned", made)
     assert dest == store / "vgg16-hcr.pt" and (store / "vgg16-hcr.provenance.json").is_file()
+    assert publish("vgg16-hcr", made) == dest  # the same bytes again: left as they are
+    other = save_checkpoint(tmp_path / "other" / "pruned.pt", build("vgg16", **cfg), "vgg16", cfg)
+    write_provenance(other, row="vgg16-hcr", extra={"bits": asdict(spec("vgg16-hcr").bits)})
     with pytest.raises(FlowError, match=r"vgg16-hcr\.pt: a stored checkpoint of row vgg16-hcr exists"):
-        publish("vgg16-hcr", made)
+        publish("vgg16-hcr", other)
+    assert sha256_file(dest) == sha256_file(made)
 
     c = FlowConfig(model="vgg16-pruned", build_root=tmp_path / "b", image_size=32, n_images=40)
     synth.generate(c.data_root, "cls", n=40, seed=0, size=32)
