@@ -248,3 +248,38 @@ def test_quantize_names_a_dataset_too_small_for_its_split(tmp_path) -> None:
     with pytest.raises(FlowError, match=r"tiny: 3 images are too few for the train/val/test split .*would be empty"):
         quantize_flow(str(ckpt), QuantSpec(wbits=4, abits=4), tmp_path / "q", data=str(tmp_path / "tiny"), epochs=1)
     assert not any((tmp_path / "q").iterdir())  # nothing written
+
+
+def test_low_resolution_qat_recipe_is_reused_at_the_design_size(tmp_path, monkeypatch, capsys) -> None:
+    """An unpruned row: QAT at train_size (32), the quantized network exported at image_size (64); the stored
+    one is the design-size checkpoint and a second build exports the same QONNX without QAT."""
+    monkeypatch.setenv("FPGA_FLOW_CHECKPOINTS", str(tmp_path / "store"))
+    monkeypatch.setattr("fpga_flow.models.store.COMMITTED", tmp_path / "committed")
+    row, cfg = "vgg16-quantized", {"in_size": 64, "width": 1 / 16, "num_classes": 9}
+    torch.manual_seed(0)
+    made = save_checkpoint(tmp_path / "made" / "pruned.pt", build("vgg16", **cfg), "vgg16", cfg)
+    write_provenance(made, row=row, extra={"bits": asdict(spec(row).bits)})
+    publish(row, made)
+
+    def flow(root: Path) -> Flow:
+        c = FlowConfig(model=row, build_root=root, image_size=64, train_size=32, n_images=N_IMAGES, qat_epochs=1)
+        assert (c.qat_side, c.image_size) == (32, 64)
+        synth.generate(c.data_root, "cls", n=c.n_images, seed=c.seed, size=64, overwrite=True)
+        f = Flow(c)
+        st_train(f)
+        st_prune(f)
+        st_quantize(f)
+        return f
+
+    a = flow(tmp_path / "a")
+    assert a.path("quant/model.quant.32.pt").is_file()  # QAT ran at 32
+    lines = publish_build(row, a.cfg.bdir)
+    assert lines[1] == f"{row}: stored {tmp_path / 'store' / (row + '.quant.pt')} (+ provenance)"
+    calls = _qat_spy(monkeypatch)
+    capsys.readouterr()
+    b = flow(tmp_path / "b")
+    assert calls == [] and "): no QAT" in " ".join(capsys.readouterr().out.split())
+    assert not b.path("quant/model.quant.32.pt").exists()
+    assert b.path("model.qonnx.onnx").read_bytes() == a.path("model.qonnx.onnx").read_bytes()
+    assert json.loads(b.path("quant/quant_summary.json").read_text())["input_shape"] == [1, 3, 64, 64]
+    assert _quantized(b) == _quantized(a)
