@@ -40,17 +40,53 @@ def qat_settings(c: FlowConfig) -> dict[str, Any]:
 def write_quant_provenance(f: Flow, metrics: dict[str, Any], seconds: float) -> Path:
     """``quant/model.quant.provenance.json``: how this build's quantized checkpoint was made, from which
     pruned checkpoint (its sha256 and provenance)."""
-    from fpga_flow.models.provenance import command_line, read_provenance, sha256_file, write_provenance
+    from fpga_flow.models.provenance import command_line
 
-    c = f.cfg
-    pruned = f.path("checkpoints/pruned.pt")
+    return _write(f.cfg, metrics, seconds, [command_line()])
+
+
+def _write(c: FlowConfig, metrics: dict[str, Any], seconds: float | None, commands: list[str],
+           extra: dict[str, Any] | None = None) -> Path:
+    from fpga_flow.models.provenance import read_provenance, sha256_file, write_provenance
+
+    pruned = c.bdir / "checkpoints" / "pruned.pt"
     return write_provenance(
-        f.path("quant/model.quant.pt"), row=c.row_name, commands=[command_line()], seeds={"flow": c.seed},
-        data=data_record(c) | {"root": str(c.data_root)}, seconds={"quantize": seconds},
+        c.bdir / "quant" / "model.quant.pt", row=c.row_name, commands=commands, seeds={"flow": c.seed},
+        data=data_record(c) | {"root": str(c.data_root)},
+        seconds={} if seconds is None else {"quantize": seconds},
         metrics={"before": metrics.get("float"), "after": {k: v for k, v in metrics.items() if k != "float"}},
         extra={"stage": "quantize", "bits": asdict(c.bits), "source_sha256": sha256_file(pruned),
-               "qat": qat_settings(c)},
+               "qat": qat_settings(c)} | (extra or {}),
         previous=read_provenance(pruned))
+
+
+def record_earlier_quant(model: str, board: str, build_root: Path) -> Path | None:
+    """``quant/model.quant.provenance.json`` for a build whose quantize stage ran before the stage wrote one,
+    from what its folder records (``flow.json``: the settings and the stage's status and wall time;
+    ``quant/quant_summary.json``: the metrics); None when it has one. FlowError naming the file when the
+    folder does not vouch for the checkpoint (stage not done, checkpoint older than the pruned one)."""
+    from fpga_flow.flow.config import resolve_config
+    from fpga_flow.models.provenance import command_line, provenance_path
+    from fpga_flow.runtime.buildinfo import read_json
+
+    c = resolve_config(model, board, build_root)
+    quant, pruned = c.bdir / "quant" / "model.quant.pt", c.bdir / "checkpoints" / "pruned.pt"
+    state = c.bdir / "flow.json"
+    if provenance_path(quant).exists():
+        return None
+    for need in (quant, pruned, state):
+        if not need.is_file():
+            raise FlowError(f"{need}: not found (no quantize stage to record in {c.bdir})")
+    stage = (read_json(state) or {}).get("stages", {}).get("quantize", {})
+    if stage.get("status") != "done":
+        raise FlowError(f"{state}: the quantize stage is {stage.get('status', 'not recorded')}, not done: "
+                        f"{quant} is not its result")
+    if quant.stat().st_mtime < pruned.stat().st_mtime:
+        raise FlowError(f"{quant}: older than {pruned}, so not trained from it (re-run the quantize stage)")
+    metrics = (read_json(c.bdir / "quant" / "quant_summary.json") or {}).get("metrics") or {}
+    made = f"fpga-flow bitstream --model {model} --board {board} (its quantize stage)"
+    return _write(c, metrics, stage.get("seconds"), [made],
+                  {"recorded_from": f"{state} by {command_line()}, after the stage ran"})
 
 
 def _differences(want: dict[str, Any], got: dict[str, Any]) -> str:

@@ -111,10 +111,20 @@ def register(app: typer.Typer) -> None:
         committed: bool = typer.Option(False, "--committed", help="into fpga_flow/models/checkpoints (small rows, "
                                        "committed to git) instead of $FPGA_FLOW_CHECKPOINTS (build/checkpoints)"),
         force: bool = typer.Option(False, "--force", help="replace a stored checkpoint of this row"),
+        record_quant: bool = typer.Option(False, "--record-quant",
+                                          help="a build whose quantize stage ran before it wrote a provenance: "
+                                               "record quant/model.quant.provenance.json from its flow.json first"),
     ) -> None:
         from rich.console import Console
 
         from fpga_flow.models.quant_store import publish_build
 
+        if record_quant:
+            from fpga_flow.flow.quant_reuse import record_earlier_quant
+
+            made = record_earlier_quant(model, board, build_root)
+            Console(soft_wrap=True).print(f"{model}: " + (f"recorded {made} from flow.json" if made else
+                                                           "the quantized checkpoint has its provenance"),
+                                          highlight=False)
         for line in publish_build(model, build_root / f"{model}-{board}", committed=committed, force=force):
             Console(soft_wrap=True).print(line, highlight=False)

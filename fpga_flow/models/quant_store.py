@@ -70,6 +70,10 @@ def publish_build(name: str, bdir: str | Path, *, committed: bool = False, force
     quant = bdir / "quant" / "model.quant.pt"
     pairs = [(pruned, stored_path(name, ".pt", committed))]
     if quant.is_file():
+        if not provenance_path(quant).is_file():
+            raise FlowError(f"{quant}: no provenance file {provenance_path(quant).name} beside it (its quantize stage "
+                            "ran before the stage wrote one: re-run that stage, or `fpga-flow store --record-quant` "
+                            "records it from the build's flow.json)")
         _, record = check_quant_stored(name, quant)
         check_trained_from(quant, record, pruned)
         pairs.append((quant, stored_path(name, SUFFIX, committed)))

@@ -20,8 +20,8 @@ import fpga_flow.quant as quant_pkg
 from fpga_flow import stage_accuracy
 from fpga_flow.data import synth
 from fpga_flow.errors import FlowError
-from fpga_flow.flow import Flow, FlowConfig, st_prune, st_quantize, st_train
-from fpga_flow.flow.quant_reuse import qat_settings, stored_quant
+from fpga_flow.flow import STAGES, Flow, FlowConfig, st_prune, st_quantize, st_train
+from fpga_flow.flow.quant_reuse import qat_settings, record_earlier_quant, stored_quant
 from fpga_flow.models import build, save_checkpoint
 from fpga_flow.models.provenance import provenance_path, sha256_file, write_provenance
 from fpga_flow.models.quant_store import publish_build
@@ -84,8 +84,8 @@ def made(tmp_path_factory) -> dict:
         mp.setenv("FPGA_FLOW_CHECKPOINTS", str(store))
         mp.setattr("fpga_flow.models.store.COMMITTED", tmp / "committed")
         publish(ROW, _pruned_row(tmp / "first" / "pruned.pt", data=tmp / "data"))
-        f = _up_to_prune(_config(tmp / "a"))
-        st_quantize(f)
+        f = Flow(_config(tmp / "a"))
+        f.run([s for s in STAGES if s.name in ("data", "train", "prune", "quantize")])  # flow.json too
         lines = publish_build(ROW, f.cfg.bdir)
     return {"store": store, "flow": f, "lines": lines}
 
@@ -283,3 +283,46 @@ def test_low_resolution_qat_recipe_is_reused_at_the_design_size(tmp_path, monkey
     assert b.path("model.qonnx.onnx").read_bytes() == a.path("model.qonnx.onnx").read_bytes()
     assert json.loads(b.path("quant/quant_summary.json").read_text())["input_shape"] == [1, 3, 64, 64]
     assert _quantized(b) == _quantized(a)
+
+
+def test_quantized_checkpoint_of_an_earlier_build_gets_its_provenance_from_flow_json(made, store, tmp_path) -> None:
+    """A build whose quantize stage ran before it wrote a provenance: `store` says so (nothing written);
+    `store --record-quant` records it from flow.json and quant_summary.json, then the build stores."""
+    a = made["flow"]
+    root = tmp_path / "builds"
+    bdir = root / a.cfg.bdir.name
+    shutil.copytree(a.cfg.bdir, bdir)
+    quant, prov = bdir / "quant" / "model.quant.pt", bdir / "quant" / "model.quant.provenance.json"
+    original = json.loads(prov.read_text())
+    prov.unlink()
+    before = {p.name: p.read_bytes() for p in store.iterdir()}
+    with pytest.raises(FlowError, match=rf"^{re.escape(str(quant))}: no provenance file model\.quant\.provenance"
+                                        r"\.json beside it .*`fpga-flow store --record-quant`"):
+        publish_build(ROW, bdir)
+    assert {p.name: p.read_bytes() for p in store.iterdir()} == before
+    state = json.loads((bdir / "flow.json").read_text())
+    assert record_earlier_quant(ROW, "Pynq-Z2", root) == prov
+    record = json.loads(prov.read_text())
+    assert record["sha256"] == original["sha256"] == sha256_file(quant)
+    assert record["source_sha256"] == original["source_sha256"] == sha256_file(bdir / "checkpoints" / "pruned.pt")
+    assert record["qat"] == original["qat"] and record["metrics"] == original["metrics"]
+    assert record["seconds"] == {"quantize": round(state["stages"]["quantize"]["seconds"], 1)}
+    assert record["commands"] == [f"fpga-flow bitstream --model {ROW} --board Pynq-Z2 (its quantize stage)"]
+    assert record_earlier_quant(ROW, "Pynq-Z2", root) is None  # it has one now
+    assert publish_build(ROW, bdir) == [f"{ROW}: unchanged {store / (ROW + '.pt')} (+ provenance)",
+                                        f"{ROW}: unchanged {store / (ROW + '.quant.pt')} (+ provenance)"]
+    # the folder must vouch for the checkpoint: a quantize stage that did not finish, or a checkpoint older
+    # than the pruned one, is refused
+    prov.unlink()
+    state["stages"]["quantize"] = {"status": "failed"}
+    (bdir / "flow.json").write_text(json.dumps(state))
+    with pytest.raises(FlowError, match=rf"^{re.escape(str(bdir / 'flow.json'))}: the quantize stage is failed, "
+                                        rf"not done: {re.escape(str(quant))} is not its result$"):
+        record_earlier_quant(ROW, "Pynq-Z2", root)
+    state["stages"]["quantize"] = {"status": "done", "seconds": 1.0}
+    (bdir / "flow.json").write_text(json.dumps(state))
+    pruned = bdir / "checkpoints" / "pruned.pt"
+    os.utime(quant, (pruned.stat().st_mtime - 10, pruned.stat().st_mtime - 10))
+    with pytest.raises(FlowError, match=rf"^{re.escape(str(quant))}: older than {re.escape(str(pruned))}"):
+        record_earlier_quant(ROW, "Pynq-Z2", root)
+    assert not prov.exists()
