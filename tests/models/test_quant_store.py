@@ -204,13 +204,13 @@ def test_tampered_quantized_checkpoint_is_refused(made, store, tmp_path) -> None
 
 
 def _stored_quant(store: Path, qspec: QuantSpec, source: Path, c: FlowConfig, name: str = "vgg16",
-                  **cfg) -> Path:
-    """A quantized checkpoint under the row's name with a provenance consistent with its bytes."""
+                  file: str = f"{ROW}.quant.pt", **cfg) -> Path:
+    """A quantized checkpoint (as the row's, in ``store``) with a provenance consistent with its bytes."""
     config = CFG | cfg
     torch.manual_seed(0)
     qmodel = quantize_model(build(name, **config), qspec)
     calibrate(qmodel, [torch.randn(2, 3, 32, 32)])
-    path = save_quant_checkpoint(store / f"{ROW}.quant.pt", qmodel, name, config, qspec, (1, 3, 32, 32))
+    path = save_quant_checkpoint(store / file, qmodel, name, config, qspec, (1, 3, 32, 32))
     write_provenance(path, row=ROW, extra={"bits": {"wbits": qspec.wbits, "abits": qspec.abits, "first_wbits": 8,
                                                     "last_wbits": 8},
                                            "source_sha256": sha256_file(source), "qat": qat_settings(c)})
@@ -238,6 +238,15 @@ def test_stored_quantized_checkpoint_of_other_bits_or_network_is_refused(made, s
                                         r"pruned\.pt's sha256$"):
         st_quantize(f)
     assert not f.path("quant").exists() and not f.path("model.qonnx.onnx").exists()
+    # `store` of a build quantized to other bits (--wbits 8) than the row's: refused, the store untouched
+    (store / f"{ROW}.quant.pt").unlink()
+    w8 = _stored_quant(f.path("quant"), QuantSpec(wbits=8, abits=4, weight_scaling="channel"), pruned, f.cfg,
+                       file="model.quant.pt")
+    before = {p.name: p.read_bytes() for p in store.iterdir()}
+    with pytest.raises(FlowError, match=rf"^{re.escape(str(w8))}: quantized W8A4 \(first/last layer W8/W8\), row "
+                                        rf"{ROW} is W4A4 \(first/last layer W8/W8\)$"):
+        publish_build(ROW, f.cfg.bdir, force=True)
+    assert {p.name: p.read_bytes() for p in store.iterdir()} == before
 
 
 def test_quantize_names_a_dataset_too_small_for_its_split(tmp_path) -> None:
