@@ -89,9 +89,9 @@ def record_earlier_quant(model: str, board: str, build_root: Path) -> Path | Non
                   {"recorded_from": f"{state} by {command_line()}, after the stage ran"})
 
 
-def _differences(want: dict[str, Any], got: dict[str, Any]) -> str:
+def _differences(want: dict[str, Any], got: dict[str, Any], here: str = "here") -> str:
     keys = [k for k in sorted(set(want) | set(got)) if want.get(k) != got.get(k)]
-    return ", ".join(f"{k} {got.get(k)!r} stored, {want.get(k)!r} here" for k in keys)
+    return ", ".join(f"{k} {got.get(k)!r} stored, {want.get(k)!r} {here}" for k in keys)
 
 
 def _why_not(c: FlowConfig, meta: dict[str, Any], record: dict[str, Any], pruned: Path) -> str | None:
@@ -121,7 +121,7 @@ def _check_same_network(path: Path, meta: dict[str, Any], pruned: Path) -> None:
     keys = ("channels", "width", "num_classes")
     got, want = ({k: m["config"].get(k) for k in keys} for m in (meta, pmeta))
     if got != want:
-        raise FlowError(f"{path}: holds {_differences(want, got).replace(' here', f' in {pruned}')}, though its "
+        raise FlowError(f"{path}: holds {_differences(want, got, f'in {pruned}')}, though its "
                         f"provenance names {pruned.name}'s sha256")
 
 
