@@ -72,12 +72,27 @@ class FlowConfig:
         return (f"{self.model} on {self.board}: input {self.image_size}×{self.image_size}{low}, width ×{self.width:g}, "
                 f"W{self.wbits or bits.wbits}A{self.abits or bits.abits} (first/last layer W{bits.first_wbits}/"
                 f"W{bits.last_wbits}); data: {data}; "
-                + (f"float model from {self.checkpoint}" if self.checkpoint else f"training {self.epochs} epochs")
-                + (f", SeReNe {self.prune_epochs} epochs" if self.row.pruned else ", unpruned")
-                + f", QAT {self.qat_epochs} epoch(s); target "
+                + self._training()
+                + "; target "
                 + (f"{self.target_fps:g} FPS" if self.target_fps else "FPS: the fastest folding that fits")
                 + "; hardware accuracy on " + self._hardware_accuracy()
                 + f"; folder {self.bdir}" + self._recipe())
+
+    def _training(self) -> str:
+        """Where the weights come from: the row's stored checkpoints (a plain run on the synthetic set), a
+        given float checkpoint, or training."""
+        from fpga_flow.models.quant_store import quant_row_checkpoint
+        from fpga_flow.models.store import row_checkpoint
+
+        stored = row_checkpoint(self.model) if self.checkpoint is None and self.data is None else None
+        if stored is not None:
+            quant = quant_row_checkpoint(self.model)
+            return (f"weights from the store: {stored}" + (f" and {quant.name}" if quant else "")
+                    + " (used when their recorded settings are this run's, said below; else "
+                    + ("SeReNe and " if self.row.pruned else "") + f"QAT {self.qat_epochs} epoch(s) run)")
+        return ((f"float model from {self.checkpoint}" if self.checkpoint else f"training {self.epochs} epochs")
+                + (f", SeReNe {self.prune_epochs} epochs" if self.row.pruned else ", unpruned")
+                + f", QAT {self.qat_epochs} epoch(s)")
 
     def _hardware_accuracy(self) -> str:
         if self.row.rtlsim_frames and not self.n_test:
