@@ -5,7 +5,7 @@ the target at PE = MH widens SIMD past it), plus an outer search over the cycle 
 the total resource estimate fits the board (``budget_fraction`` of each resource). A target is met
 when the layer's cycles <= f_clk / target_fps (so FPS >= target exactly; FINN uses '<').
 MVAU weights that do not fit in on-chip BRAM first move, at the same target, to foldings and memory
-styles with fewer BRAM18 (LUTRAM, URAM, better-packed ROM shapes: ``wmem.relieve_bram``); only then does
+styles with fewer BRAM18 (LUTRAM, better-packed ROM shapes: ``wmem.relieve``); only then does
 a layer go to ``mem_mode=external`` (the fewest DRAM bytes per frame per BRAM18 freed first), which
 limits it to ``PE·SIMD·W_BITS <= axi_hp_width`` bits per cycle and the design to the DRAM link's rate,
 so the search over the target prefers a slower on-chip folding when that is faster overall.
@@ -373,7 +373,7 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
                     op.set_nodeattr("ram_style", "auto")
                     continue
             if r.lut > budget["lut"] * budget_fraction:
-                # LUTs over: weights from LUTRAM into the BRAM/URAM left free
+                # LUTs over: weights from LUTRAM into the BRAM left free
                 relieve(mvaus, r, target, budget, budget_fraction, "lut")
             return
 

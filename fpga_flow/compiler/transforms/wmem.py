@@ -6,11 +6,11 @@ getting slower than the target:
 * another (PE, SIMD) that still meets the target: a narrower, deeper ROM packs its RAMB18s better
   (a 288-bit word 9 deep takes 8 BRAM18 for 2.6 Kbit; the same weights 36 bits wide take 1);
 * LUTRAM (``ram_style=distributed``: about one LUT per 64 bits, cheap for shallow ROMs);
-* URAM (``ram_style=ultra``) on boards that have it.
+* URAM (``ram_style=ultra``) on boards that have it, once hls/ can build a URAM ROM (``URAM_WEIGHTS``).
 
 :func:`relieve` applies such moves greedily, the one that frees a BRAM18 for the smallest share of
 the board's LUTs/DSPs/URAMs first, until BRAM fits or no move is left within the budget (and, the other
-way round, moves LUTRAM weights into free BRAM/URAM when LUTs are what overflows). Only then does
+way round, moves LUTRAM weights into free BRAM when LUTs are what overflows). Only then does
 the fold stream a layer's weights from DRAM (``mem_mode=external``), and it picks the layer that reads
 the fewest DRAM bytes per frame for each weight bit it frees (:func:`stream_candidate`): a 14x14 layer
 re-reads its weights 196 times a frame, a 56x56 layer 3,136 times. Streamed weights bound the whole
@@ -24,7 +24,11 @@ from functools import lru_cache
 
 from fpga_flow.compiler.hw import Resources
 
-RELIEF_STYLES = ("auto", "distributed", "ultra")
+# weight-memory styles the fold may move a layer to. Not "ultra": hls/mvau_ctrl.v has no URAM ROM (an
+# UltraRAM has no initial content, so it needs a weight loader) and builds ram_style=ultra as BRAM, so
+# an estimate counting URAM would fit a design that synthesis does not. A folding config may still set it.
+URAM_WEIGHTS = False
+RELIEF_STYLES = ("auto", "distributed") + (("ultra",) if URAM_WEIGHTS else ())
 
 
 @lru_cache(maxsize=None)
@@ -102,10 +106,6 @@ def relieve(mvaus, total: Resources, target: float, budget: dict, frac: float, k
         total = total + d
         cache.pop(id(op))
     return total
-
-
-def relieve_bram(mvaus, total: Resources, target: float, budget: dict, frac: float) -> Resources:
-    return relieve(mvaus, total, target, budget, frac, "bram18")
 
 
 def stream_candidate(mvaus):
