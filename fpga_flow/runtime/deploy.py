@@ -120,8 +120,18 @@ def make_deploy(build_dir: str | Path, *, inputs: np.ndarray, expected: np.ndarr
     from fpga_flow.runtime.deploy_readme import deploy_readme
 
     has_bit = all((out / f).is_file() for f in BOARD_REQUIRED)
-    (out / "README.md").write_text(deploy_readme(manifest, has_bit, build_dir.name))
+    (out / "README.md").write_text(deploy_readme(manifest, has_bit, build_dir.name,
+                                                 has_tcl=(build_dir / "vivado" / "build.tcl").is_file(),
+                                                 build_root=_shown(build_dir.parent)))
     return out
+
+
+def _shown(folder: Path) -> str:
+    """A folder as the user would type it: relative to the current directory when under it."""
+    try:
+        return str(folder.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(folder)
 
 
 def clock_mhz(build_dir: Path, board: str, spec: IOSpec) -> float | None:
