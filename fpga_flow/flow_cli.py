@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         build_root: Path = typer.Option(Path("build"), "--build-root", callback=writable,
                                         help="folder that gets <model>-<board>/"),
         data: Optional[Path] = typer.Option(None, "--data", callback=existing_dir,
-                                            help="ISIC dataset root (default: the synthetic set; see README)"),
+                                            help="ISIC dataset root (default: the synthetic set, $ISIC_ROOT is not read; see README)"),
         image_size: Optional[int] = typer.Option(None, "--image-size", min=32, max=1024, callback=_image_side,
                                                  help="the design's input side in pixels, a multiple of 32 (default 224)"),
         train_size: Optional[int] = typer.Option(None, "--train-size", min=0, max=1024, callback=_image_side,
