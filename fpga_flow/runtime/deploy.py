@@ -179,6 +179,9 @@ def validate_deploy(folder: str | Path, *, need_bitfile: bool = False) -> Deploy
         raise FlowError(f"{folder}: deploy folder not found (run `fpga-flow bitstream` to create it)")
     needed = REQUIRED + (BOARD_REQUIRED if need_bitfile else ())
     missing = [f for f in needed if not (folder / f).is_file()]
+    if missing and set(missing) <= set(BOARD_REQUIRED):
+        raise FlowError(f"{folder}: no bitstream ({', '.join(missing)} missing; {folder / 'README.md'} says how to "
+                        "build it); off the board run the notebook with backend = \"rtlsim\" (or \"cpu-onnxruntime\")")
     if missing:
         raise FlowError(f"{folder}: deploy folder incomplete, missing {', '.join(missing)}")
     manifest = read_json(folder / "deploy.json") or {}

@@ -46,8 +46,9 @@ def test_deploy_folder_contents_and_validation(cls_build):
     for rel in ("driver/fpga_flow/runtime/driver.py", "driver/fpga_flow/sim/packing.py", "model.onnx",
                 "notebooks/pynq_classification.ipynb"):
         assert (out / rel).is_file(), rel
-    with pytest.raises(FlowError, match="missing bitfile/accel.bit, bitfile/accel.hwh"):
-        validate_deploy(out, need_bitfile=True)
+    with pytest.raises(FlowError, match="no bitstream \\(bitfile/accel.bit, bitfile/accel.hwh missing") as err:
+        validate_deploy(out, need_bitfile=True)  # the notebook's first cell off the board, backend "pynq"
+    assert 'off the board run the notebook with backend = "rtlsim"' in str(err.value)
     (out / "test_data" / "expected.npy").unlink()
     with pytest.raises(FlowError, match="deploy folder incomplete, missing test_data/expected.npy"):
         validate_deploy(out)
