@@ -92,9 +92,10 @@ def deploy_readme(manifest: dict, has_bitfile: bool, build_dir_name: str, has_tc
         "",
         "The same notebook runs on the Verilator model of the same RTL (FPS from simulated cycles at the board "
         "clock) in this repository's venv, next to the build folder: open it with `jupyter notebook` and set "
-        "`backend = \"rtlsim\"`, or execute it headless:",
+        "`backend = \"rtlsim\"`, or execute it headless (from this folder):",
         "",
         "```",
+        f"FPGA_FLOW_BACKEND=rtlsim jupyter nbconvert --to notebook --execute {nb}   # writes {nb.replace('.ipynb', '.nbconvert.ipynb')}",
         "python -c \"from fpga_flow.runtime.notebooks import run_deploy_notebook as r; r('<this folder>', 'rtlsim')\"",
         "```",
         "",
