@@ -40,9 +40,10 @@ test-slow: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/fpga-flow demo
 
-# exit 0 when everything but the bitstream is built (no vivado here); REQUIRE_BITSTREAM=1 makes that exit 3
+# exit 0 when everything but the bitstream is built (no vivado here); REQUIRE_BITSTREAM=1 makes that exit 3;
+# DATA=DIR: an ISIC folder (default: the synthetic set; ISIC_ROOT is not read by the flows)
 bitstream: $(STAMP)
-	$(BIN)/fpga-flow bitstream --model $(MODEL) --board $(BOARD) $(if $(REQUIRE_BITSTREAM),--require-bitstream)
+	$(BIN)/fpga-flow bitstream --model $(MODEL) --board $(BOARD) $(if $(DATA),--data $(DATA)) $(if $(REQUIRE_BITSTREAM),--require-bitstream)
 
 # the row's checkpoints (pruned float + quantized) of the last `make bitstream MODEL=... BOARD=...` into the
 # store (build/checkpoints; COMMITTED=1: fpga_flow/models/checkpoints; FORCE=1 replaces stored ones)

@@ -114,9 +114,25 @@ def writable(value):
         raise typer.BadParameter(f"{value}: not writable")
     if probe != p and not probe.is_dir():
         raise typer.BadParameter(f"{value}: {probe} is a file, not a folder")
-    if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
+    if probe.is_dir() and not _can_create_in(probe):
         raise typer.BadParameter(f"{value}: folder {probe} is not writable")
     return value
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be created in ``folder``: tried, since os.access says yes to root everywhere
+    (/proc, read-only mounts) and the flow would fail at its first mkdir instead."""
+    import tempfile
+
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".fpga-flow-probe-")
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(name)
+    return True
 
 
 def device(value):

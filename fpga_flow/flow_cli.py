@@ -16,6 +16,23 @@ OPTION_OF = {"data": "--data", "image_size": "--image-size", "train_size": "--tr
              "target_fps": "--target-fps", "n_images": "--n-images", "checkpoint": "--checkpoint", "n_test": "--n-test"}
 
 
+# a recorded None, as the option that gives it
+NONE_AS = {"train_size": "0", "qat_size": "(the row's recipe)", "target_fps": "(the fastest fit)",
+           "n_test": "(the whole test split)", "data": "(the synthetic set)"}
+
+
+def reuse_note(bdir: Path, reused: dict) -> str:
+    """What a re-run takes over from ``bdir``: settings with an option, then those no option sets (the demo's)."""
+    shown = ", ".join(f"{OPTION_OF[k]} {NONE_AS.get(k, v) if v is None else v}" for k, v in reused.items() if k in OPTION_OF)
+    fixed = ", ".join(f"{k} {v}" for k, v in reused.items() if k not in OPTION_OF)
+    text = f"reusing the settings {bdir} was made with"
+    if shown:
+        text += f": {shown} (give these options to change them)"
+    if fixed:
+        text += f"{';' if shown else ':'} also {fixed} (no option sets these)"
+    return text + "; another --build-root starts afresh with the defaults"
+
+
 def _image_side(value):
     if value is not None and value % 32:
         raise typer.BadParameter(f"{value} is not a multiple of 32 (VGG16 and SegNet have 5 max-pools)")
@@ -34,7 +51,7 @@ def register(app: typer.Typer) -> None:
         build_root: Path = typer.Option(Path("build"), "--build-root", callback=writable,
                                         help="folder that gets <model>-<board>/"),
         data: Optional[Path] = typer.Option(None, "--data", callback=existing_dir,
-                                            help="ISIC dataset root (default: the synthetic set; see README)"),
+                                            help="ISIC dataset root (default: the synthetic set, $ISIC_ROOT is not read; see README)"),
         image_size: Optional[int] = typer.Option(None, "--image-size", min=32, max=1024, callback=_image_side,
                                                  help="the design's input side in pixels, a multiple of 32 (default 224)"),
         train_size: Optional[int] = typer.Option(None, "--train-size", min=0, max=1024, callback=_image_side,
@@ -75,10 +92,7 @@ def register(app: typer.Typer) -> None:
                      n_test=n_test, checkpoint=checkpoint)
         reused = reused_settings(model, board, build_root, **given)
         if reused:
-            shown = ", ".join(f"{OPTION_OF.get(k, k)} {v}" for k, v in reused.items())
-            console.print(f"reusing the settings {build_root / f'{model}-{board}'} was made with: {shown} "
-                          "(give these options to change them, or another --build-root to start afresh)",
-                          style="yellow", highlight=False)
+            console.print(reuse_note(build_root / f"{model}-{board}", reused), style="yellow", highlight=False)
         run_bitstream(resolve_config(model, board, build_root, **given), require_bitstream=require_bitstream)
 
     @app.command("demo", cls=FlowCommand,

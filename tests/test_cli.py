@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -179,6 +180,13 @@ def test_unusable_out_and_missing_gpu_are_caught_before_training(tmp_path):
     if not torch.cuda.is_available():
         r = _invoke_without_work(["train", "--device", "cuda"])
         assert r.exit_code == 2 and "no CUDA GPU visible to torch" in r.output
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_a_folder_that_cannot_take_files_is_caught_even_for_root():
+    # os.access says /proc is writable to root; the build folder's mkdir failed after the flow had started
+    r = _invoke_without_work(["bitstream", "--build-root", "/proc/fpga-flow-x"])
+    assert r.exit_code == 2 and "folder /proc is not writable" in r.output, r.output
 
 
 def test_bitstream_rejects_a_bad_board_before_writing_anything(tmp_path):

@@ -198,7 +198,7 @@ def reused_settings(model: str, board: str, build_root: Path, **given) -> dict:
     defaults = {f.name: f.default for f in dataclasses.fields(FlowConfig)}
     return {k: v for k, v in recorded_config(model, board, build_root).items()
             if k in defaults and k not in ("model", "board", "build_root") and given.get(k) is None
-            and v is not None and v != (str(defaults[k]) if isinstance(defaults[k], Path) else defaults[k])}
+            and v != (str(defaults[k]) if isinstance(defaults[k], Path) else defaults[k])}
 
 
 def resolve_config(model: str, board: str, build_root: Path, **given) -> FlowConfig:
@@ -209,9 +209,9 @@ def resolve_config(model: str, board: str, build_root: Path, **given) -> FlowCon
     fields = {f.name: f for f in dataclasses.fields(FlowConfig)}
     recorded = recorded_config(model, board, build_root)
     cfg = FlowConfig(model=model, board=board, build_root=Path(build_root))
-    for k, v in recorded.items():
-        if k in fields and k not in ("model", "board", "build_root") and v is not None:
-            setattr(cfg, k, Path(v) if k in ("data", "checkpoint") else v)
+    for k, v in recorded.items():  # a recorded None is a setting too (the demo's train_size None: image_size)
+        if k in fields and k not in ("model", "board", "build_root"):
+            setattr(cfg, k, Path(v) if k in ("data", "checkpoint") and v is not None else v)
     for k, v in given.items():
         if v is not None:
             setattr(cfg, k, v)

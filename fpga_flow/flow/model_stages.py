@@ -92,8 +92,9 @@ def st_train(f: Flow) -> None:
     cfg = _model_cfg(c, loaders, c.low_size)
     res = fit(build(c.base, **cfg), loaders, c.task, TrainConfig(epochs=c.epochs, seed=c.seed, progress=True),
               checkpoint=f.path("checkpoints/float.pt"), name=c.base, model_cfg=cfg)
-    f.note(f"float {c.base} at {c.low_size}x{c.low_size}: "
-           + ", ".join(f"{k} {v:.3f}" for k, v in res.best.items() if k.startswith("test_")))
+    f.note(f"float {c.base} at {c.low_size}x{c.low_size}, {len(loaders['test'].dataset)} test images: "
+           + ", ".join(f"{k[5:]} {v:.3f}" if k == "test_loss" else f"{k[5:]} {100 * v:.2f} %"
+                       for k, v in res.best.items() if k.startswith("test_")))
     record_float(f, res.model, res.best, len(loaders["test"].dataset))
 
 

@@ -67,7 +67,10 @@ class Flow:
         return None
 
     def run(self, stages: list[Stage]) -> None:
-        self.cfg.bdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.cfg.bdir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise FlowError(f"cannot create the build folder {self.cfg.bdir}: {err.strerror}") from None
         state = read_json(self.path("flow.json")) or {}
         first_changed = self.changed_from(state.get("config") or {})
         if first_changed:

@@ -116,13 +116,13 @@ def quantize_flow(model_arg: str, spec: QuantSpec, out_dir: str | Path, data: st
         label = spec.label()
         metrics["float"] = _evaluate(src.model, loaders[eval_split], src.task)
         metrics[f"{label} calibrated"] = _evaluate(qmodel, loaders[eval_split], src.task)
-        log(f"{eval_split} metrics: float {metrics['float']}, "
-            f"{label} calibrated {metrics[f'{label} calibrated']}")
+        log(f"{eval_split} metrics ({len(loaders[eval_split].dataset)} images): float {_shown(metrics['float'])}, "
+            f"{label} calibrated {_shown(metrics[f'{label} calibrated'])}")
         if epochs:
             qmodel = _fine_tune(qmodel, loaders, src.task, epochs, lr, seed, log)
             metrics[f"{label} QAT ({epochs} epochs)"] = _evaluate(qmodel, loaders[eval_split],
                                                                    src.task)
-            log(f"{label} QAT: {metrics[f'{label} QAT ({epochs} epochs)']}")
+            log(f"{label} QAT: {_shown(metrics[f'{label} QAT ({epochs} epochs)'])}")
         notes.append(f"metrics on the {eval_split} split of {data}")
         x_check = next(iter(loaders[eval_split]))[0][:4]
     else:
@@ -200,6 +200,11 @@ def export_quantized(qmodel: nn.Module, name: str, source: str, config: dict[str
         "quant_bits": size.quant_bits}, indent=2))
     log(f"wrote {summary}")
     return QuantizeResult(out, ckpt, qonnx, summary, metrics, diff, qmodel)
+
+
+def _shown(metrics: dict[str, float]) -> str:
+    """Metrics for the log, in percent like the other stages' lines (``balanced_accuracy 90.83 %``)."""
+    return ", ".join(f"{k} {100 * v:.2f} %" for k, v in metrics.items())
 
 
 def _evaluate(model: nn.Module, loader, task: str) -> dict[str, float]:

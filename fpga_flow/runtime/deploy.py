@@ -120,8 +120,18 @@ def make_deploy(build_dir: str | Path, *, inputs: np.ndarray, expected: np.ndarr
     from fpga_flow.runtime.deploy_readme import deploy_readme
 
     has_bit = all((out / f).is_file() for f in BOARD_REQUIRED)
-    (out / "README.md").write_text(deploy_readme(manifest, has_bit, build_dir.name))
+    (out / "README.md").write_text(deploy_readme(manifest, has_bit, build_dir.name,
+                                                 has_tcl=(build_dir / "vivado" / "build.tcl").is_file(),
+                                                 build_root=_shown(build_dir.parent)))
     return out
+
+
+def _shown(folder: Path) -> str:
+    """A folder as the user would type it: relative to the current directory when under it."""
+    try:
+        return str(folder.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(folder)
 
 
 def clock_mhz(build_dir: Path, board: str, spec: IOSpec) -> float | None:
@@ -169,6 +179,9 @@ def validate_deploy(folder: str | Path, *, need_bitfile: bool = False) -> Deploy
         raise FlowError(f"{folder}: deploy folder not found (run `fpga-flow bitstream` to create it)")
     needed = REQUIRED + (BOARD_REQUIRED if need_bitfile else ())
     missing = [f for f in needed if not (folder / f).is_file()]
+    if missing and set(missing) <= set(BOARD_REQUIRED):
+        raise FlowError(f"{folder}: no bitstream ({', '.join(missing)} missing; {folder / 'README.md'} says how to "
+                        "build it); off the board run the notebook with backend = \"rtlsim\" (or \"cpu-onnxruntime\")")
     if missing:
         raise FlowError(f"{folder}: deploy folder incomplete, missing {', '.join(missing)}")
     manifest = read_json(folder / "deploy.json") or {}

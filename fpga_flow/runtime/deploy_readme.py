@@ -16,7 +16,9 @@ PYNQ_IMAGE = {
 ARM32_BOARDS = ("Pynq-Z1", "Pynq-Z2")
 
 
-def deploy_readme(manifest: dict, has_bitfile: bool, build_dir_name: str) -> str:
+def deploy_readme(manifest: dict, has_bitfile: bool, build_dir_name: str, has_tcl: bool = True,
+                  build_root: str = "build") -> str:
+    """``has_tcl``: ``vivado/build.tcl`` exists beside ``deploy/`` (the demo skips the stage that writes it)."""
     board, model, task = manifest.get("board", "?"), manifest.get("model", "?"), manifest.get("task", "?")
     nb = manifest.get("files", {}).get("notebook", f"notebooks/pynq_{'classification' if task == 'cls' else 'segmentation'}.ipynb")
     image = PYNQ_IMAGE.get(board, "a PYNQ image for this board")
@@ -34,6 +36,20 @@ def deploy_readme(manifest: dict, has_bitfile: bool, build_dir_name: str) -> str
     ]
     if has_bitfile:
         lines.append("- `bitfile/accel.bit` + `accel.hwh`: built by Vivado — ready for the board.")
+    elif not has_tcl:
+        lines += [
+            "- **Missing: `bitfile/accel.bit` and `bitfile/accel.hwh`**, and the Vivado project `vivado/build.tcl` "
+            "is not written yet (this build skipped the Yosys and Vivado stages, as `fpga-flow demo` does). Write it "
+            "by resuming this build in the repository:",
+            "",
+            "  ```",
+            f"  fpga-flow bitstream --model {model} --board {board} --build-root {build_root}",
+            "  ```",
+            "",
+            "  which runs Yosys, builds the bitstream where vivado is on PATH and otherwise leaves "
+            f"`{build_dir_name}/vivado/build.tcl` (Vivado {VIVADO_VERSION}, paths relative to its folder) for a "
+            "machine that has it: `cd vivado && vivado -mode batch -source build.tcl` there.",
+        ]
     else:
         lines += [
             "- **Missing: `bitfile/accel.bit` and `bitfile/accel.hwh`** — Vivado was not on PATH where this was built.",
@@ -76,9 +92,10 @@ def deploy_readme(manifest: dict, has_bitfile: bool, build_dir_name: str) -> str
         "",
         "The same notebook runs on the Verilator model of the same RTL (FPS from simulated cycles at the board "
         "clock) in this repository's venv, next to the build folder: open it with `jupyter notebook` and set "
-        "`backend = \"rtlsim\"`, or execute it headless:",
+        "`backend = \"rtlsim\"`, or execute it headless (from this folder):",
         "",
         "```",
+        f"FPGA_FLOW_BACKEND=rtlsim jupyter nbconvert --to notebook --execute {nb}   # writes {nb.replace('.ipynb', '.nbconvert.ipynb')}",
         "python -c \"from fpga_flow.runtime.notebooks import run_deploy_notebook as r; r('<this folder>', 'rtlsim')\"",
         "```",
         "",

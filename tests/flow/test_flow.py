@@ -142,6 +142,22 @@ def test_bitstream_settings_default_to_those_of_the_build_folder(tmp_path):
     assert (cfg.image_size, cfg.width, cfg.epochs, cfg.wbits, cfg.build_root) == (32, 0.125, 10, 3, tmp_path)
 
 
+def test_a_folder_made_by_the_demo_resumes_without_retraining(tmp_path):
+    """`make bitstream` after `make demo`: the demo records train_size None (train at image_size); the default 32
+    must not replace it, or the resumed flow sees a changed setting and trains again from scratch."""
+    from fpga_flow.flow import DEMO, resolve_config, reused_settings
+    from fpga_flow.flow_cli import reuse_note
+
+    demo = FlowConfig(build_root=tmp_path, **DEMO["vgg16-pruned"])
+    Flow(demo).run([])
+    cfg = resolve_config("vgg16-pruned", "Pynq-Z2", tmp_path)
+    assert cfg.train_size is None and cfg.low_size == 32 and cfg.prune_lam == 0.2
+    assert Flow(cfg).changed_from(json.loads((demo.bdir / "flow.json").read_text())["config"]) is None
+    note = reuse_note(demo.bdir, reused_settings("vgg16-pruned", "Pynq-Z2", tmp_path))
+    assert "--image-size 32, --train-size 0, --width 0.125" in note and "--epochs 10" in note
+    assert "also prune_lam 0.2" in note and "(no option sets these)" in note
+
+
 def test_hardware_accuracy_uses_the_whole_test_split_within_the_sim_budget(tmp_path):
     from fpga_flow.flow import RTLSIM_BUDGET_CYCLES, _test_count
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,8 +47,9 @@ def test_deploy_folder_contents_and_validation(cls_build):
     for rel in ("driver/fpga_flow/runtime/driver.py", "driver/fpga_flow/sim/packing.py", "model.onnx",
                 "notebooks/pynq_classification.ipynb"):
         assert (out / rel).is_file(), rel
-    with pytest.raises(FlowError, match="missing bitfile/accel.bit, bitfile/accel.hwh"):
-        validate_deploy(out, need_bitfile=True)
+    with pytest.raises(FlowError, match="no bitstream \\(bitfile/accel.bit, bitfile/accel.hwh missing") as err:
+        validate_deploy(out, need_bitfile=True)  # the notebook's first cell off the board, backend "pynq"
+    assert 'off the board run the notebook with backend = "rtlsim"' in str(err.value)
     (out / "test_data" / "expected.npy").unlink()
     with pytest.raises(FlowError, match="deploy folder incomplete, missing test_data/expected.npy"):
         validate_deploy(out)
@@ -114,6 +116,24 @@ def test_notebook_runs_on_cpu_reference_backend(tmp_path, task):
     res = json.loads((out / "notebook_results_cpu-onnxruntime.json").read_text())
     assert res["accelerator"]["source"] == "measured" and res["checks"]["images"] == 3
     assert res["speedup_vs_cpu"] > 0
+
+
+def test_deploy_notebook_runs_under_plain_nbconvert_with_the_backend_from_the_environment(tmp_path):
+    """What a user types off the board (README): no parameter injection, FPGA_FLOW_BACKEND picks the backend."""
+    from .conftest import tiny_cls
+
+    (tmp_path / "io.json").write_text(json.dumps(io_dict("cls")))
+    export_onnx(tiny_cls(), tmp_path / "model.onnx", (1, 3, 8, 8))
+    out = _deploy(tmp_path, "cls")
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, FPGA_FLOW_BACKEND="cpu-onnxruntime", PYTHONPATH=str(repo), MPLBACKEND="Agg")
+    r = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                        "pynq_classification.ipynb"], cwd=out / "notebooks", env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (out / "notebooks" / "pynq_classification.nbconvert.ipynb").is_file()
+    res = json.loads((out / "notebook_results_cpu-onnxruntime.json").read_text())
+    assert res["checks"]["images"] == 3 and res["accelerator"]["source"] == "measured"
 
 
 def test_io_json_packed_shape_must_agree_with_datatype(cls_build):

@@ -37,6 +37,17 @@ def test_readme_names_the_pynq_image_and_cpu_packages_per_board():
     assert "PYNQ 4.0" in kv and "Missing: `bitfile/accel.bit`" in kv
 
 
+def test_readme_says_how_to_write_the_vivado_project_when_the_build_skipped_it():
+    # the demo skips Yosys and Vivado: there is no vivado/build.tcl to copy, the README must not promise one
+    demo = deploy_readme({"board": "Pynq-Z2", "model": "vgg16-pruned", "task": "cls"}, False, "vgg16-pruned-Pynq-Z2",
+                         has_tcl=False, build_root="build")
+    assert "`vivado/build.tcl` is not written yet" in demo
+    assert "fpga-flow bitstream --model vgg16-pruned --board Pynq-Z2 --build-root build" in demo
+    assert "it holds `rtl/` and `vivado/`" not in demo
+    built = deploy_readme({"board": "Pynq-Z2", "model": "m", "task": "cls"}, False, "m-Pynq-Z2", has_tcl=True)
+    assert "it holds `rtl/` and `vivado/`" in built and "not written yet" not in built
+
+
 def test_classification_figure_colours_against_the_true_label_with_class_names():
     images = rand_images(3)
     pred = np.array([1, 2, 0])
