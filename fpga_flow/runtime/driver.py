@@ -75,10 +75,10 @@ def make_backend(name: str, folder: Path, *, spec: IOSpec | None, model=None, on
         return OnnxRuntimeBackend(_float_onnx(name, folder, onnx), threads=threads)
     if name == "cpu-onnxruntime-int8":
         from fpga_flow.runtime.backends.cpu import OnnxRuntimeBackend
-        from fpga_flow.runtime.int8 import INT8_FORMAT
+        from fpga_flow.runtime.int8 import int8_format
 
         return OnnxRuntimeBackend(_int8_onnx(name, folder, onnx, calibration), threads=threads, name=name,
-                                  numeric_format=INT8_FORMAT)
+                                  numeric_format=int8_format())
     if name.startswith("cpu-openvino"):
         from fpga_flow.runtime.backends.openvino_cpu import OpenVinoBackend, OvPrecision
 

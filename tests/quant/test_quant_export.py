@@ -54,7 +54,10 @@ def test_zoo_export_matches_brevitas_and_is_integer(tmp_path, name, spec_name):
     model = load_qonnx(path)
     assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == list(shape)
     x = torch.randn((2, *shape[1:]), generator=torch.Generator().manual_seed(2))
-    assert max_abs_diff(q, model, x) == 0.0
+    # the output layer's float scale and bias are applied in float32 by two runtimes whose summation order
+    # depends on the CPU's vector width (exact on AVX-512, 3.7e-9 on an AVX2-only AMD EPYC for segnet);
+    # every integer tensor is checked exactly by the integer-grid report below
+    assert max_abs_diff(q, model, x) <= 1e-6
     with torch.no_grad():
         assert q(x).shape == net(x).shape
 

@@ -78,3 +78,12 @@ def test_missing_openvino_is_a_clear_error(float_onnx, monkeypatch):
     monkeypatch.setitem(sys.modules, "openvino", None)
     with pytest.raises(FlowError, match="cpu-openvino-f32 unavailable: openvino is not installed"):
         Accelerator("cpu-openvino-f32", float_onnx[0])
+
+
+def test_reduced_weight_range_only_without_vnni():
+    from fpga_flow.runtime.int8 import cpu_has_vnni
+
+    assert cpu_has_vnni("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n")
+    assert cpu_has_vnni("flags\t\t: fpu avx2 avx_vnni\n") and cpu_has_vnni("flags\t: avx2 amx_int8 amx_tile\n")
+    assert not cpu_has_vnni("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse avx2 fma\n")
+    assert cpu_has_vnni("")  # no flags to go by (not x86 Linux): no remedy applied
