@@ -25,6 +25,20 @@ def _weights(cfg: dict) -> str:
     return "trained" + (" (synthetic ISIC)" if data in (None, "None") else f" ({Path(str(data)).name})")
 
 
+def _bits_label(model: str, cfg: dict) -> str:
+    """The design's bit widths: the build's --wbits/--abits, else its row's (a recorded None means the row's)."""
+    from fpga_flow.errors import FlowError
+    from fpga_flow.models.registry import spec
+
+    try:
+        bits = spec(model).bits
+    except FlowError:  # a build of a model that is no zoo name
+        bits = None
+    w = cfg.get("wbits") or (bits.wbits if bits else "?")
+    a = cfg.get("abits") or (bits.abits if bits else "?")
+    return f"W{w}A{a}"
+
+
 def resources(bdir: Path) -> dict | None:
     """Yosys counts when synthesis ran, else the compiler's estimate; ``fits`` against the board budget."""
     synth = read_json(bdir / SYNTH_JSON)
@@ -76,7 +90,7 @@ def fpga_row(bdir: Path, model: str, board: str, task: str, acc: dict) -> dict:
         fps = lat = clock = None
         source = "missing"
     clock = clock or (est.clock_mhz if est else None)
-    wq = f"W{cfg.get('wbits', '?')}A{cfg.get('abits', '?')}"
+    wq = _bits_label(model, cfg)
     return {"kind": "fpga", "task": TASK_WORD[task], "model": model, "device": f"FPGA {board}", "board": board,
             "clock_mhz": clock, "input": _input(cfg), "weights": _weights(cfg), "numeric_format": wq,
             "fps": fps, "latency_ms": lat, "source": source, "noisy": False, "speedup": None, "baseline": None,
