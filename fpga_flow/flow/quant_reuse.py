@@ -96,15 +96,14 @@ def _differences(want: dict[str, Any], got: dict[str, Any], here: str = "here") 
 
 def _why_not(c: FlowConfig, meta: dict[str, Any], record: dict[str, Any], pruned: Path) -> str | None:
     """Why the stored quantized checkpoint is not this build's QAT result (None: it is)."""
-    from fpga_flow.models.provenance import sha256_file
+    from fpga_flow.models.quant_store import source_mismatch
     from fpga_flow.models.store import bits_label
 
     if c.bits != c.row.bits:
         return f"this build quantizes to {bits_label(c.bits)}, the stored one is the row's {bits_label(c.row.bits)}"
-    have = sha256_file(pruned)
-    if record["source_sha256"] != have:
-        return (f"trained from a pruned checkpoint with sha256 {record['source_sha256'][:12]}…, this build's "
-                f"{pruned.name} has {have[:12]}…")
+    source = source_mismatch(record, pruned, f"this build's {pruned.name}")
+    if source:
+        return source
     diff = _differences(qat_settings(c), record["qat"])
     if diff:
         return f"QAT settings differ ({diff})"

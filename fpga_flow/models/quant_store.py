@@ -20,20 +20,19 @@ from typing import Any
 from fpga_flow.errors import FlowError
 from fpga_flow.models.provenance import provenance_path, sha256_file, verify_provenance
 from fpga_flow.models.registry import canonical
-from fpga_flow.models.store import (check_quant_bits, check_row, checked_source, install, needs_copy, store_dirs,
-                                    stored_path)
+from fpga_flow.models.store import (check_quant_bits, check_row, checked_source, install, needs_copy, row_checkpoint,
+                                    store_places, stored_path)
 
 SUFFIX = ".quant.pt"
 
 
 def quant_row_checkpoint(name: str) -> Path | None:
     """The first stored quantized checkpoint of row ``name``, or None."""
-    row = canonical(name)
-    return next((d / f"{row}{SUFFIX}" for d in store_dirs() if (d / f"{row}{SUFFIX}").is_file()), None)
+    return row_checkpoint(name, SUFFIX)
 
 
 def quant_store_places(name: str) -> str:
-    return " or ".join(str(d / f"{canonical(name)}{SUFFIX}") for d in store_dirs())
+    return " or ".join(map(str, store_places(name, SUFFIX)))
 
 
 def check_quant_stored(name: str, path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -53,12 +52,21 @@ def check_quant_stored(name: str, path: str | Path) -> tuple[dict[str, Any], dic
     return meta, record
 
 
+def source_mismatch(record: dict[str, Any], pruned: Path, shown: str | None = None) -> str | None:
+    """How the pruned checkpoint a quantized one's provenance names differs from ``pruned`` (None: it is it);
+    ``shown``: how the message names ``pruned`` (default its path)."""
+    have = sha256_file(pruned)
+    if record["source_sha256"] == have:
+        return None
+    return (f"trained from a pruned checkpoint with sha256 {record['source_sha256'][:12]}…, {shown or pruned} has "
+            f"{have[:12]}…")
+
+
 def check_trained_from(path: Path, record: dict[str, Any], pruned: Path) -> None:
     """FlowError naming ``path`` when its provenance says it was trained from another pruned checkpoint."""
-    have = sha256_file(pruned)
-    if record["source_sha256"] != have:
-        raise FlowError(f"{path}: trained from a pruned checkpoint with sha256 {record['source_sha256'][:12]}…, "
-                        f"{pruned} has {have[:12]}… (re-run the quantize stage: it was made before the pruning)")
+    why = source_mismatch(record, pruned)
+    if why:
+        raise FlowError(f"{path}: {why} (re-run the quantize stage: it was made before the pruning)")
 
 
 def publish_build(name: str, bdir: str | Path, *, committed: bool = False, force: bool = False) -> list[str]:

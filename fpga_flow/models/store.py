@@ -30,10 +30,14 @@ def store_dirs() -> list[Path]:
     return [checkpoint_dir(), COMMITTED]
 
 
-def row_checkpoint(name: str) -> Path | None:
-    """The first stored checkpoint of row ``name``, or None."""
-    row = canonical(name)
-    return next((d / f"{row}.pt" for d in store_dirs() if (d / f"{row}.pt").is_file()), None)
+def row_checkpoint(name: str, suffix: str = ".pt") -> Path | None:
+    """The first stored ``<row><suffix>`` of row ``name`` (``.quant.pt``: its quantized one), or None."""
+    return next((p for p in store_places(name, suffix) if p.is_file()), None)
+
+
+def store_places(name: str, suffix: str = ".pt") -> list[Path]:
+    """Where ``<row><suffix>`` of row ``name`` is looked up, in order."""
+    return [d / f"{canonical(name)}{suffix}" for d in store_dirs()]
 
 
 def check_row(name: str, path: str | Path, meta: dict[str, Any], record: dict[str, Any] | None) -> None:
@@ -63,7 +67,7 @@ def load_row(name: str, path: str | Path | None = None) -> tuple[nn.Module, dict
     """``(model, meta, provenance)`` of row ``name`` from ``path`` or the store, all checks passed."""
     path = Path(path) if path is not None else row_checkpoint(name)
     if path is None:
-        where = " or ".join(str(d / f"{canonical(name)}.pt") for d in store_dirs())
+        where = " or ".join(map(str, store_places(name)))
         raise FlowError(f"row {canonical(name)}: no stored checkpoint ({where})")
     record = verify_provenance(path)
     model, meta = load_checkpoint(path)

@@ -27,19 +27,11 @@ REDUCED_RANGE_NOTE = "7-bit weight range: this CPU has no VNNI"
 
 def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
     """Whether this x86 CPU has a VNNI int8 dot product (AVX-512 VNNI, AVX-VNNI or AMX); ``cpuinfo`` the
-    text of /proc/cpuinfo (read when None; a machine without it counts as having VNNI: no remedy applied)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return True
-    flags = set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[1].split())
-    if not flags:
-        return True
-    return bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
+    text of /proc/cpuinfo (this machine's when None; no flags to go by counts as VNNI: no remedy applied)."""
+    from fpga_flow.runtime.backends.cpu import cpu_flags
+
+    flags = cpu_flags(cpuinfo)
+    return not flags or bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def int8_format() -> str:

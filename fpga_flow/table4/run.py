@@ -65,14 +65,9 @@ def _version(pkg: str) -> str | None:
 
 
 def machine() -> dict:
-    from fpga_flow.runtime.backends.cpu import cpu_name
+    from fpga_flow.runtime.backends.cpu import cpu_flags, cpu_name
 
-    isa = []
-    try:
-        flags = next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")).split()
-        isa = sorted(f for f in flags if f.startswith(("avx512_vnni", "avx512_bf16", "amx", "avx_vnni")))
-    except (OSError, StopIteration):
-        pass
+    isa = sorted(f for f in cpu_flags() if f.startswith(("avx512_vnni", "avx512_bf16", "amx", "avx_vnni")))
     return {"cpu": cpu_name(), "isa": isa, "host": platform.node(), "load_average": list(os.getloadavg()),
             "versions": {p: _version(p) for p in ("torch", "onnxruntime", "openvino")},
             "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from pathlib import Path
@@ -23,6 +24,21 @@ def cpu_name() -> str:
     except OSError:
         pass
     return f"{model or platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+
+
+@functools.lru_cache(maxsize=None)
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def cpu_flags(cpuinfo: str | None = None) -> frozenset[str]:
+    """The ISA flags of /proc/cpuinfo (``cpuinfo``: its text; read once per process when None); empty where
+    there is none (not x86 Linux)."""
+    text = _cpuinfo() if cpuinfo is None else cpuinfo
+    return frozenset(f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split())
 
 
 class TorchBackend(Backend):
