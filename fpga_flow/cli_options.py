@@ -36,6 +36,9 @@ class FlowCommand(TyperCommand):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.rich_markup_mode = None  # rich help prints `--best-effort <bool>`; click prints `--best-effort`
+        for p in self.params:
+            if is_positive(p):
+                show_open_bound(p)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         own = {o for p in self.params for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ()))}
@@ -55,6 +58,23 @@ def positive(value):
     if value is not None and value <= 0:
         raise typer.BadParameter(f"{value} is not > 0")
     return value
+
+
+def is_positive(param) -> bool:
+    """Whether a typer parameter is checked by ``positive`` (declared ``min=0, callback=positive``)."""
+    info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
+    return info is not None and info.callback is positive
+
+
+def show_open_bound(param) -> None:
+    """Help shows ``x>0`` / ``0<x<=16`` for a ``positive`` option, not typer's closed ``x>=0`` that 0 fails.
+
+    typer has no open bounds: its ``min=0`` keeps rejecting negatives, ``positive`` rejects 0, and this
+    replaces the range text typer's help record asks the parameter for (``_get_number_range_help_str``).
+    A larger ``min`` already excludes 0 and keeps typer's text."""
+    if param.min is not None and param.min > 0:
+        return
+    param._get_number_range_help_str = lambda: "x>0" if param.max is None else f"0<x<={param.max}"
 
 
 def board_name(value):

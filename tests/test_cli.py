@@ -196,3 +196,75 @@ def test_bitstream_rejects_a_bad_board_before_writing_anything(tmp_path):
     r = run_cli("bitstream", "--board", "Pynq-Z9", "--build-root", str(tmp_path / "b"))
     assert r.returncode == 2 and "unknown board 'Pynq-Z9'" in r.stderr
     assert not (tmp_path / "b").exists() and time.perf_counter() - t0 < 60
+
+
+# ---- issue 16: help and usage errors come back without importing torch ------------------------------------
+_NO_TORCH = r"""
+import sys, time
+t0 = time.perf_counter()
+import typer
+from typer.testing import CliRunner
+from fpga_flow.cli import app
+root = typer.main.get_command(app)
+def walk(cmd, path):
+    if hasattr(cmd, "commands"):
+        for name, sub in cmd.commands.items():
+            yield from walk(sub, path + [name])
+    else:
+        yield path
+runner = CliRunner()
+helps = [["--help"], *(p + ["--help"] for p in walk(root, []))]
+for args in helps:
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, (args, r.output)
+usage = [["bitstream", "--board", "Pynq-Z9"], ["train", "--model", "resnet"], ["build", "--target-fps", "0"],
+         ["bitstream", "--width", "0"], ["prune", "--model", "nope"], ["bench", "--backend", "gpu"]]
+for args in usage:
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2, (args, r.output)
+heavy = sorted(m for m in ("torch", "brevitas", "onnx", "qonnx", "onnxruntime", "openvino") if m in sys.modules)
+print(len(helps), len(usage), heavy, round(time.perf_counter() - t0, 2))
+"""
+
+
+def test_help_and_usage_errors_do_not_import_torch():
+    """`fpga-flow --help`, every command's --help and the parse-time checks (board, model, ranges) answer
+    without torch, brevitas or onnx: importing torch alone took ~2 s of the old 3.6 s per invocation."""
+    r = subprocess.run([sys.executable, "-c", _NO_TORCH], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).parents[1])  # this checkout's fpga_flow, not the editable install's
+    assert r.returncode == 0, r.stderr
+    helps, usage, rest = r.stdout.strip().split(" ", 2)
+    assert int(helps) >= 13 and int(usage) == 6
+    assert rest.startswith("[]"), f"imported while parsing the command line: {rest}"
+
+
+# ---- issue 16: an option checked > 0 shows an open bound and rejects 0 by name ------------------------------
+def test_positive_options_show_the_open_bound_they_check():
+    """`--width`, `--target-fps`, `--lr`, ...: help showed typer's closed `x>=0` while 0 is rejected."""
+    from click.testing import CliRunner
+
+    from fpga_flow.cli_options import is_positive
+
+    root, commands = _commands()
+    checked = []
+    for path, cmd in commands:
+        ctx = cmd.make_context(path[-1], [], resilient_parsing=True)
+        for opt in _options(cmd):
+            where = f"fpga-flow {' '.join(path)} {opt.opts[0]}"
+            if not is_positive(opt):
+                assert "> 0" not in (opt.help or "") and "0 <" not in (opt.help or ""), \
+                    f"{where}: help says > 0 but 0 is accepted"
+                continue
+            _, extra = opt.get_help_record(ctx)
+            shown = "x>0" if opt.max is None else f"0<x<={opt.max}"
+            assert shown in extra and "x>=0" not in extra and "0<=x" not in extra, f"{where}: {extra}"
+            flag = max(opt.opts, key=len)
+            for zero in ("0", "0.0"):
+                r = _invoke_without_work([*path, flag, zero])
+                assert r.exit_code == 2, f"{where} {zero}: exit {r.exit_code}: {r.output}"
+                assert f"Invalid value for '{flag}': 0.0 is not > 0" in r.output, r.output
+            checked.append(where)
+    for where in ("train --width", "bitstream --width", "bitstream --target-fps", "build --target-fps",
+                  "table4 --width", "sweep --width", "prune --target"):
+        assert f"fpga-flow {where}" in checked, f"{where} is not checked > 0"
+    assert len(checked) >= 12, checked

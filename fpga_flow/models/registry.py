@@ -13,21 +13,37 @@ on the whole test split plus Verilator rtlsim on a few frames (``rtlsim_frames``
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Callable
 
 from fpga_flow.errors import FlowError
-from fpga_flow.models.lenet import lenet5
-from fpga_flow.models.mobilenet import mobilenet_v1
-from fpga_flow.models.resnet import resnet18
-from fpga_flow.models.segnet import segnet
-from fpga_flow.models.unet import unet
-from fpga_flow.models.vgg import vgg16
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+@dataclass(frozen=True)
+class Builder:
+    """An architecture's constructor, imported on first call: the registry answers names, rows and recipes
+    (CLI checks, --help) without importing torch."""
+
+    module: str                     # fpga_flow.models.<module>
+    function: str
+
+    def __call__(self, **cfg: Any) -> nn.Module:
+        return getattr(importlib.import_module(f"fpga_flow.models.{self.module}"), self.function)(**cfg)
+
+
+vgg16 = Builder("vgg", "vgg16")
+segnet = Builder("segnet", "segnet")
+resnet18 = Builder("resnet", "resnet18")
+mobilenet_v1 = Builder("mobilenet", "mobilenet_v1")
+unet = Builder("unet", "unet")
+lenet5 = Builder("lenet", "lenet5")
 
 
 @dataclass(frozen=True)
@@ -194,6 +210,8 @@ def nominal_channels(name: str, **cfg: Any) -> list[int]:
 
 def hidden_widths(model: nn.Module) -> list[int]:
     """Output widths of every Conv2d/Linear except the last one (the ``channels`` convention)."""
+    from torch import nn
+
     layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     return [m.out_channels if isinstance(m, nn.Conv2d) else m.out_features for m in layers[:-1]]
 
