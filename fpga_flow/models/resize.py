@@ -105,7 +105,8 @@ def fine_tune_at_size(model: nn.Module, name: str, config: dict[str, Any], in_si
     else:
         net, cfg = at_input_size(model, name, config, in_size)
     recalibrate_batchnorm(net, loaders["train"])
-    res = fit(net, loaders, task, TrainConfig(epochs=epochs, lr=lr, seed=seed, keep_initial=True, progress=progress))
+    res = fit(net, loaders, task, TrainConfig(epochs=epochs, lr=lr, seed=seed, keep_initial=True, progress=progress,
+                                              label=f"fine-tune at {in_size}"))
     net = res.model.cpu().eval()
     if folded:
         cfg = cfg | {"bn": False}

@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from fpga_flow.errors import FlowError
+from fpga_flow.models.progress import progress_bar
 
 
 @dataclass
@@ -34,6 +35,7 @@ class TrainConfig:
     class_weights: bool = True       # weight CE by inverse class frequency (ISIC is imbalanced)
     keep_initial: bool = False       # fine-tuning: the model as given competes as "epoch 0" in best-epoch selection,
                                      # so fine-tuning never returns a model worse on validation than its input
+    label: str = "train"             # what the progress bar and log lines call the run (train, qat, ...)
 
 
 @dataclass
@@ -171,13 +173,6 @@ class TerminateCleanly:
             signal.signal(signal.SIGTERM, self._old)
 
 
-def progress_bar(enabled: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), TextColumn("{task.fields[info]}"), disable=not enabled, transient=False)
-
-
 def fit(
     model: nn.Module,
     loaders: dict[str, Iterable],
@@ -223,7 +218,7 @@ def fit(
         best = {f"val_{k}": v for k, v in val.items()} | {"epoch": 0}
         history.append({"epoch": 0, "train_loss": float("nan"), **best})
     with progress_bar(cfg.progress and rank == 0) as bar:
-        job = bar.add_task("train", total=cfg.epochs, info="")
+        job = bar.add_task(cfg.label, total=cfg.epochs, info="")
         for epoch in range(cfg.epochs):
             net.train()
             total, count = 0.0, 0

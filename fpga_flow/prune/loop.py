@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from fpga_flow.errors import FlowError
-from fpga_flow.models.train import evaluate, loss_fn, main_metric, pick_device, progress_bar, reseed_loader, set_seed
+from fpga_flow.models.progress import progress_bar
+from fpga_flow.models.train import evaluate, loss_fn, main_metric, pick_device, reseed_loader, set_seed
 from fpga_flow.prune.depgraph import coupling
 from fpga_flow.prune.graph import is_chain, units
 from fpga_flow.prune.masks import Masks, channel_norms

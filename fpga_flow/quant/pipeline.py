@@ -225,7 +225,8 @@ def _fine_tune(qmodel: nn.Module, loaders, task: str, epochs: int, lr: float, se
     # keep_initial: the calibrated model competes as epoch 0, so QAT never returns a model worse on
     # validation than the float weights quantized as they are
     result = fit(qmodel, {"train": loaders["train"], "val": loaders["val"]}, task,
-                 TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=True, keep_initial=True))
+                 TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=True, keep_initial=True,
+                             label="qat"))
     for row in result.history[1:]:
         log(f"qat epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}")
     log(f"qat: best epoch on validation {result.best['epoch']} (0 = calibrated, before QAT)")
