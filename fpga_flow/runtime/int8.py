@@ -34,8 +34,19 @@ def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
     return not flags or bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
+def with_range_note(numeric_format: str) -> str:
+    """``numeric_format`` of a row running a model quantized here, naming the 7-bit weights on a CPU
+    without VNNI (``int8 (..., 7-bit weight range: this CPU has no VNNI)``): the onnxruntime and OpenVINO
+    int8 rows run the same QDQ file, so both say it."""
+    if cpu_has_vnni():
+        return numeric_format
+    if numeric_format.endswith(")"):
+        return f"{numeric_format[:-1]}, {REDUCED_RANGE_NOTE})"
+    return f"{numeric_format} ({REDUCED_RANGE_NOTE})"
+
+
 def int8_format() -> str:
-    return INT8_FORMAT if cpu_has_vnni() else f"{INT8_FORMAT[:-1]}, {REDUCED_RANGE_NOTE})"
+    return with_range_note(INT8_FORMAT)
 
 
 def _digest(*parts: bytes) -> str:

@@ -26,17 +26,16 @@ def _weights(cfg: dict) -> str:
 
 
 def _bits_label(model: str, cfg: dict) -> str:
-    """The design's bit widths: the build's --wbits/--abits, else its row's (a recorded None means the row's)."""
+    """The design's bit widths as the flow built them (``FlowConfig.bits``: the build's --wbits/--abits, else
+    its row's; a recorded None means the row's)."""
     from fpga_flow.errors import FlowError
-    from fpga_flow.models.registry import spec
+    from fpga_flow.flow.config import FlowConfig
 
+    w, a = cfg.get("wbits"), cfg.get("abits")
     try:
-        bits = spec(model).bits
-    except FlowError:  # a build of a model that is no zoo name
-        bits = None
-    w = cfg.get("wbits") or (bits.wbits if bits else "?")
-    a = cfg.get("abits") or (bits.abits if bits else "?")
-    return f"W{w}A{a}"
+        return FlowConfig(model=model, wbits=w, abits=a).bits.label()
+    except FlowError:  # a build of a model that is no Table 4 row: only what it recorded
+        return f"W{w or '?'}A{a or '?'}"
 
 
 def resources(bdir: Path) -> dict | None:

@@ -87,3 +87,31 @@ def test_reduced_weight_range_only_without_vnni():
     assert cpu_has_vnni("flags\t\t: fpu avx2 avx_vnni\n") and cpu_has_vnni("flags\t: avx2 amx_int8 amx_tile\n")
     assert not cpu_has_vnni("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse avx2 fma\n")
     assert cpu_has_vnni("")  # no flags to go by (not x86 Linux): no remedy applied
+
+
+@pytest.mark.parametrize("vnni", [True, False])
+def test_both_int8_rows_say_when_weights_are_7_bit(float_onnx, monkeypatch, vnni):
+    """Issue 13: the OpenVINO int8 row runs the same reduced-range QDQ file as onnxruntime's, and said nothing."""
+    import fpga_flow.runtime.int8 as int8
+
+    monkeypatch.setattr(int8, "cpu_has_vnni", lambda cpuinfo=None: vnni)
+    folder, x, _ = float_onnx
+    calib = rand_images(16, HW, seed=2)
+    formats = {name: _run(name, folder, x[:1], calibration=calib)[1].numeric_format
+               for name in ("cpu-onnxruntime-int8", "cpu-openvino-int8")}
+    note = ", 7-bit weight range: this CPU has no VNNI)"
+    for name, fmt in formats.items():
+        assert fmt.startswith("int8 (") and fmt.endswith(note) != vnni, (name, fmt)
+    assert formats["cpu-onnxruntime-int8"] == int8.INT8_FORMAT[:-1] + ("" if vnni else note[:-1]) + ")"
+    assert formats["cpu-openvino-int8"].startswith("int8 (QDQ; other ops ")
+
+
+def test_range_note_goes_inside_the_parenthesis(monkeypatch):
+    import fpga_flow.runtime.int8 as int8
+
+    monkeypatch.setattr(int8, "cpu_has_vnni", lambda cpuinfo=None: False)
+    assert int8.with_range_note("int8 (QDQ; other ops fp32)") == \
+        "int8 (QDQ; other ops fp32, 7-bit weight range: this CPU has no VNNI)"
+    assert int8.with_range_note("int8") == "int8 (7-bit weight range: this CPU has no VNNI)"
+    monkeypatch.setattr(int8, "cpu_has_vnni", lambda cpuinfo=None: True)
+    assert int8.with_range_note("int8 (QDQ; other ops fp32)") == "int8 (QDQ; other ops fp32)"

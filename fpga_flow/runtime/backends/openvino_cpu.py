@@ -69,7 +69,11 @@ class OpenVinoBackend(Backend):
         self.threads = int(self.compiled.get_property("INFERENCE_NUM_THREADS"))
         hint = str(self.compiled.get_property("INFERENCE_PRECISION_HINT")).lower()
         float_word = next((w for k, w in PRECISION_WORD if k in hint), hint)
-        self.numeric_format = (f"int8 (QDQ; other ops {float_word})" if precision is OvPrecision.INT8 else float_word)
+        self.numeric_format = float_word
+        if precision is OvPrecision.INT8:
+            from fpga_flow.runtime.int8 import with_range_note
+
+            self.numeric_format = with_range_note(f"int8 (QDQ; other ops {float_word})")
         self.runtime = f"OpenVINO {openvino_version()}"
         self.device = cpu_name()
 
