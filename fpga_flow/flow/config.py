@@ -85,14 +85,21 @@ class FlowConfig:
         from fpga_flow.models.store import row_checkpoint
 
         stored = row_checkpoint(self.model) if self.checkpoint is None and self.data is None else None
+        why = None
         if stored is not None:
+            from fpga_flow.models.provenance import read_provenance
+
+            made = (read_provenance(stored) or {}).get("flow_config", {})
+            why = store_mismatch(self, made.get("image_size"), made.get("width"))
+        if stored is not None and why is None:
             quant = quant_row_checkpoint(self.model)
             return (f"weights from the store: {stored}" + (f" and {quant.name}" if quant else "")
                     + " (used when their recorded settings are this run's, said below; else "
                     + ("SeReNe and " if self.row.pruned else "") + f"QAT {self.qat_epochs} epoch(s) run)")
         return ((f"float model from {self.checkpoint}" if self.checkpoint else f"training {self.epochs} epochs")
                 + (f", SeReNe {self.prune_epochs} epochs" if self.row.pruned else ", unpruned")
-                + f", QAT {self.qat_epochs} epoch(s)")
+                + f", QAT {self.qat_epochs} epoch(s)"
+                + (f" (the stored {stored.name} {why}: not used)" if why else ""))
 
     def _hardware_accuracy(self) -> str:
         if self.row.rtlsim_frames and not self.n_test:
@@ -216,3 +223,13 @@ def resolve_config(model: str, board: str, build_root: Path, **given) -> FlowCon
         if v is not None:
             setattr(cfg, k, v)
     return cfg
+
+
+def store_mismatch(c: FlowConfig, image_size: int | None, width: float | None) -> str | None:
+    """Why a stored row checkpoint made at ``image_size`` and ``width`` is not this run's model, or None
+    (unrecorded values are not held against it: the checkpoint's own checks follow when it is loaded)."""
+    if image_size is not None and image_size != c.image_size:
+        return f"is for input {image_size}, not {c.image_size}"
+    if width is not None and abs(float(width) - c.width) > 1e-9:
+        return f"is for width ×{float(width):g}, not ×{c.width:g}"
+    return None

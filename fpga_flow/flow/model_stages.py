@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from fpga_flow.errors import FlowError
-from fpga_flow.flow.config import FlowConfig
+from fpga_flow.flow.config import FlowConfig, store_mismatch
 from fpga_flow.flow.runner import Flow
 from fpga_flow.flow.scores import record_float, score
 from fpga_flow.runtime.buildinfo import read_json, write_json
@@ -61,8 +61,9 @@ def _stored_row(f: Flow):
     if path is None:
         return None
     model, meta, record = load_row(c.model, path)
-    if getattr(model, "input_shape", (0, 0))[-1] != c.image_size:
-        f.note(f"stored checkpoint {path} is for input {model.input_shape[-1]}, not {c.image_size}: not used")
+    why = store_mismatch(c, getattr(model, "input_shape", (0, 0))[-1], meta["config"].get("width", 1.0))
+    if why is not None:
+        f.note(f"stored checkpoint {path} {why}: not used")
         return None
     return path, model, meta, record
 
