@@ -74,7 +74,8 @@ def test_stored_row_checkpoint_replaces_training_and_pruning(tmp_path, monkeypat
         publish("vgg16-hcr", other)
     assert sha256_file(dest) == sha256_file(made)
 
-    c = FlowConfig(model="vgg16-pruned", build_root=tmp_path / "b", image_size=32, n_images=40)
+    c = FlowConfig(model="vgg16-pruned", build_root=tmp_path / "b", image_size=32, n_images=40,
+                   width=1 / 16)  # the stored checkpoint's width: another width trains instead
     synth.generate(c.data_root, "cls", n=40, seed=0, size=32)
     f = Flow(c)
     st_train(f)
