@@ -25,8 +25,16 @@ def terminal_table(table):
         t.add_column(Text(names.get(name, name)), justify="right" if name in names else "left",
                      no_wrap=name in names or name == "Source")
     for row in table.rows:
-        t.add_row(*(Text(str(row[i]).strip("`")) for i in keep))
+        t.add_row(*(Text(plain(row[i])) for i in keep))
     return t
+
+
+def plain(cell) -> str:
+    """A Markdown table cell as terminal text (`` `measured` **noisy** `` -> ``measured noisy``)."""
+    return str(cell).replace("**", "").replace("`", "")
+
+
+LOG_WIDTH = 132  # a log file or pipe has no width: rich's 80 columns folded every device name into 5 lines
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +47,8 @@ def register(app: typer.Typer) -> None:
         from fpga_flow.report.tables import perf_table
 
         console = Console()
+        if not console.is_terminal:
+            console = Console(width=max(console.width, LOG_WIDTH))
         rep = write_report(build_root, out)
         for m in rep.models:
             console.print(f"[bold]{m.model} / {m.board}[/]")

@@ -79,7 +79,8 @@ def _device(bench: dict) -> str:
     if backend.startswith("cpu"):
         if bench.get("runtime"):  # benches that record their runtime, numeric format and threads
             what = f"{bench['runtime']} {bench.get('numeric_format', '').split(' (')[0]}, {bench.get('threads')} threads"
-            return f"CPU {what}" + (" (QONNX as QCDQ)" if backend.endswith("quant") else "") + (f" — {dev}" if dev else "")
+            quant = " (QONNX as QCDQ)" if backend.endswith("quant") and "QCDQ" not in what else ""
+            return f"CPU {what}{quant}" + (f" — {dev}" if dev else "")
         runtime = "PyTorch" if backend == "cpu-torch" else "onnxruntime" + (" QCDQ" if backend.endswith("quant") else "")
         return f"CPU {runtime}" + (f" — {dev}" if dev else "")
     clock = (bench.get("details") or {}).get("clock_mhz")

@@ -216,3 +216,35 @@ def test_noisy_cpu_timing_is_flagged_and_tiny_speedups_keep_their_digits(build_r
     md = perf_table(collect(build_root / "vgg16-pruned-Pynq-Z2")).markdown()
     assert "`measured` **noisy**" in md and "(noisy baseline)" in md
     assert fmt_speedup(0.0054) == "0.0054×" and fmt_speedup(2.5) == "2.50×"
+
+
+def test_terminal_table_in_a_log_keeps_device_names_whole_and_drops_markdown():
+    """`make report > log`: rich's default 80 columns folded 'CPU onnxruntime ...' into one word per line
+    and printed `measured` **noisy** with its Markdown marks."""
+    import io
+
+    from rich.console import Console
+
+    from fpga_flow.report.cli import LOG_WIDTH, terminal_table
+    from fpga_flow.report.tables import md_table
+
+    device = "CPU onnxruntime 1.32.0 fp32, 2 threads — AMD EPYC (2 cores)"
+    table = md_table(["Task", "Model", "Device", "Inference time [ms]", "FPS", "Speedup", "Source"],
+                     [["Classification", "vgg16-pruned", device, "0.16", "6,134.69", "1.00× (baseline)",
+                       "`measured` **noisy**"]])
+    out = io.StringIO()
+    Console(file=out, width=LOG_WIDTH).print(terminal_table(table))
+    text = out.getvalue()
+    assert device in text and "measured noisy" in text
+    assert "**" not in text and "`" not in text
+    assert "Latency [ms]" in text and "FPS [frames/s]" in text and "Speedup [×]" in text
+
+
+def test_quantized_cpu_row_names_qcdq_once():
+    from fpga_flow.report.collect import _device
+
+    bench = {"backend": "cpu-onnxruntime-quant", "runtime": "onnxruntime 1.32.0", "threads": 2, "device": "AMD EPYC",
+             "numeric_format": "QONNX as QCDQ (the accelerator's bit widths, int8 kernels)"}
+    assert _device(bench) == "CPU onnxruntime 1.32.0 QONNX as QCDQ, 2 threads — AMD EPYC"
+    older = bench | {"numeric_format": "int8"}  # a bench file written before the format named QCDQ
+    assert _device(older) == "CPU onnxruntime 1.32.0 int8, 2 threads (QONNX as QCDQ) — AMD EPYC"
