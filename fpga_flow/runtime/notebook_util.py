@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,9 @@ def title_colour(pred, label) -> str:
     return "green" if int(pred) == int(label) else "red"
 
 
+LABEL_CHARS = 26  # bar label width in characters
+
+
 def plot_fps(accel: dict, cpu: dict | None):
     """Bars of frames/s (log scale) for the accelerator and the CPU, the speedup in the title, value labels
     inside the panel."""
@@ -88,9 +92,9 @@ def plot_fps(accel: dict, cpu: dict | None):
 
     rows = [(f"accelerator\n[{accel.get('source', '')}]", accel["throughput_fps"], "tab:orange")]
     if cpu:
-        rows.insert(0, (f"CPU {cpu.get('device', '')}\n[{cpu.get('source', 'measured')}]", cpu["throughput_fps"],
-                        "tab:blue"))
-    fig, ax = plt.subplots(figsize=(5.5, 3))
+        device = textwrap.fill(f"CPU {cpu.get('device', '')}", LABEL_CHARS)  # a long name squeezed the bars
+        rows.insert(0, (f"{device}\n[{cpu.get('source', 'measured')}]", cpu["throughput_fps"], "tab:blue"))
+    fig, ax = plt.subplots(figsize=(7, 3))
     bars = ax.barh([r[0] for r in rows], [r[1] for r in rows], color=[r[2] for r in rows])
     ax.set_xscale("log")
     ax.set_xlim(min(r[1] for r in rows) / 3, max(r[1] for r in rows) * 8)  # room for the labels

@@ -74,6 +74,16 @@ def test_fps_plot_keeps_value_labels_inside_the_panel():
     assert "speedup 4.66×" in ax.get_title()
 
 
+def test_fps_plot_keeps_its_panel_wide_with_a_long_cpu_name():
+    """The real device string squeezed the bars into a sliver at the right of the figure."""
+    fig = nbu.plot_fps({"throughput_fps": 24414.1, "source": "rtlsim"},
+                       {"throughput_fps": 6190.8, "source": "measured",
+                        "device": "AMD EPYC (2 cores); onnxruntime 1.32.0 fp32, 2 threads"})
+    fig.canvas.draw()
+    panel, whole = fig.axes[0].get_window_extent(), fig.bbox
+    assert panel.width >= 0.45 * whole.width, (panel.width, whole.width)
+
+
 def test_notebooks_can_be_opened_and_executed_off_the_board():
     """`jupyter nbconvert --execute` and `jupyter notebook` come with the venv (pinned, torch untouched)."""
     from pathlib import Path
