@@ -59,7 +59,8 @@ def _pruned_row(path: Path, seed: int = 0, data: Path | None = None) -> Path:
 
 
 def _config(root: Path, **kw) -> FlowConfig:
-    return FlowConfig(model=ROW, build_root=root, image_size=32, n_images=N_IMAGES, qat_epochs=1, **kw)
+    return FlowConfig(model=ROW, build_root=root, image_size=32, n_images=N_IMAGES, qat_epochs=1,
+                      **{"width": CFG["width"]} | kw)  # the stored checkpoint's width, or it is not used
 
 
 def _up_to_prune(c: FlowConfig) -> Flow:
@@ -271,7 +272,8 @@ def test_low_resolution_qat_recipe_is_reused_at_the_design_size(tmp_path, monkey
     publish(row, made)
 
     def flow(root: Path) -> Flow:
-        c = FlowConfig(model=row, build_root=root, image_size=64, train_size=32, n_images=N_IMAGES, qat_epochs=1)
+        c = FlowConfig(model=row, build_root=root, image_size=64, train_size=32, n_images=N_IMAGES, qat_epochs=1,
+                       width=cfg["width"])
         assert (c.qat_side, c.image_size) == (32, 64)
         synth.generate(c.data_root, "cls", n=c.n_images, seed=c.seed, size=64, overwrite=True)
         f = Flow(c)
