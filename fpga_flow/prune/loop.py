@@ -4,7 +4,9 @@ Train with the method's regulariser; when the validation loss plateaus (or after
 ``schedule="epoch"``, lr and lambda cosine-annealed to 0: short runs), take a pruning step: zero the
 lowest-magnitude parameters (or channels) below a threshold found by bisection so that the validation
 metric stays within ``loss_bound`` points of the unpruned reference. Keep the most pruned snapshot that
-meets the bound; stop when steps stop pruning, when ``target`` is reached, or after ``epochs``.
+meets the bound; stop when steps stop pruning, when ``target`` is reached, or after ``epochs``. Channel
+pruning then spends the rest in groups of ``multiple_of`` channels, one layer at a time, in rounds judged
+after recovery fine-tuning (``refine_with_recovery``), always against the same reference and bound.
 """
 
 from __future__ import annotations
