@@ -102,12 +102,24 @@ def st_train(f: Flow) -> None:
 PRUNE_BATCH = 32
 
 
+def serene_config(c):
+    """The PruneConfig of the flow's prune stage for FlowConfig ``c`` (benchmarks prune with it too)."""
+    from fpga_flow.prune.loop import PruneConfig
+
+    recipe = c.row.recipe
+    bound = c.prune_loss_bound if c.prune_loss_bound is not None else recipe.loss_bound
+    lam = c.prune_lam if c.prune_lam is not None else recipe.lam
+    # a short run never sees a validation-loss plateau: prune after every epoch, anneal lr and lambda
+    # ... and let lambda reach 0 with 30 % of the run left, so the model can climb back within the bound
+    return PruneConfig(method=recipe.method, epochs=c.prune_epochs, schedule="epoch", lr=c.prune_lr,
+                       multiple_of=recipe.multiple_of, loss_bound=bound, lam=lam, seed=c.seed, recover=0.3)
+
+
 def _serene(f: Flow, model, meta):
     """SeReNe + simplify at the model's own input size; returns (model, config, test metrics)."""
     import torch
 
     from fpga_flow.models.train import main_metric
-    from fpga_flow.prune.loop import PruneConfig
     from fpga_flow.prune.pipeline import prune_zoo_model
 
     c = f.cfg
@@ -116,12 +128,8 @@ def _serene(f: Flow, model, meta):
     # 95.8 % (50 % at 32; 74 % instead of 71 % on an 81.7 % one)
     loaders = f.loaders(batch_size=PRUNE_BATCH, size=model.input_shape[-1])
     recipe = c.row.recipe
-    bound = c.prune_loss_bound if c.prune_loss_bound is not None else recipe.loss_bound
-    lam = c.prune_lam if c.prune_lam is not None else recipe.lam
-    # a short run never sees a validation-loss plateau: prune after every epoch, anneal lr and lambda
-    # ... and let lambda reach 0 with 30 % of the run left, so the model can climb back within the bound
-    cfg = PruneConfig(method=recipe.method, epochs=c.prune_epochs, schedule="epoch", lr=c.prune_lr,
-                      multiple_of=recipe.multiple_of, loss_bound=bound, lam=lam, seed=c.seed, recover=0.3)
+    cfg = serene_config(c)
+    bound, lam = cfg.loss_bound, cfg.lam
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # multi-threaded reductions make the bound check differ from run to run
     try:

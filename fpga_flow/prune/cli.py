@@ -48,6 +48,9 @@ def register(app: typer.Typer) -> None:
         recover: float = typer.Option(0.0, "--recover", min=0, max=1,
                                       help="epoch schedule: last fraction of the run with lambda 0 "
                                       "(fine-tuning only) (ISIC)"),
+        refine_rounds: int = typer.Option(8, "--refine-rounds", min=0, max=1000,
+                                          help="channels: refine rounds judged after 2 epochs of recovery "
+                                          "fine-tuning (0: one plain refine pass) (ISIC)"),
         batch_size: int = typer.Option(32, "--batch-size", min=1, max=65_536, help="images per training step"),
         seed: int = typer.Option(0, "--seed", min=0, help="random seed"),
         out: Optional[Path] = typer.Option(None, "--out", callback=writable,
@@ -90,7 +93,7 @@ def register(app: typer.Typer) -> None:
         check_splits(loaders, ("train", "val"))
         cfg = PruneConfig(method=method, granularity=granularity, epochs=epochs, lam=lam, lr=lr, loss_bound=bound,
                           multiple_of=multiple_of, target=target, seed=seed, patience=patience,
-                          stall=stall, schedule=schedule, recover=recover)
+                          stall=stall, schedule=schedule, recover=recover, refine_rounds=refine_rounds)
         import time
 
         t0 = time.perf_counter()

@@ -4,7 +4,9 @@ Train with the method's regulariser; when the validation loss plateaus (or after
 ``schedule="epoch"``, lr and lambda cosine-annealed to 0: short runs), take a pruning step: zero the
 lowest-magnitude parameters (or channels) below a threshold found by bisection so that the validation
 metric stays within ``loss_bound`` points of the unpruned reference. Keep the most pruned snapshot that
-meets the bound; stop when steps stop pruning, when ``target`` is reached, or after ``epochs``.
+meets the bound; stop when steps stop pruning, when ``target`` is reached, or after ``epochs``. Channel
+pruning then spends the rest in groups of ``multiple_of`` channels, one layer at a time, in rounds judged
+after recovery fine-tuning (``refine_with_recovery``), always against the same reference and bound.
 """
 
 from __future__ import annotations
@@ -79,6 +81,11 @@ class PruneConfig:
     loss: str = "auto"              # fine-tuning loss: auto (seg: ce+jaccard, else ce) | ce | ce+jaccard
     refine: bool = True             # channel granularity: spend what the final model has above the floor on
                                     # further groups of `multiple_of` channels, one layer at a time
+    refine_rounds: int = 8          # rounds of refine judged after recovery fine-tuning (0: one plain refine pass)
+    recover_epochs: int = 2         # fine-tuning epochs (no regulariser, masks held, lr cosine from `lr`) that
+                                    # recover a round's refine before its score is judged against the floor
+    refine_slack: float = 2.0       # a round's refine may go this many points below the floor; the recovery
+                                    # must bring it back within the bound or the round is undone (slack halved)
     bisect_iters: int = 8
     sens_every: int = 5
     sens_samples: int = 64
@@ -259,6 +266,58 @@ class Pruner:
                     changed = True
         return masks
 
+    def fine_tune(self, masks: Masks, epochs: int, criterion: Callable) -> float:
+        """``epochs`` of SGD without the regulariser (lr cosine-annealed from ``cfg.lr`` to 0, masks held);
+        returns the score after."""
+        model, cfg = self.model, self.cfg
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+        total, step = max(1, epochs * len(self.loaders["train"])), 0
+        for _ in range(epochs):
+            model.train()
+            for x, y in self.loaders["train"]:
+                x, y = x.to(self.device), torch.as_tensor(y).to(self.device)
+                for g in opt.param_groups:
+                    g["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / total))
+                opt.zero_grad(set_to_none=True)
+                criterion(model(x), y).backward()
+                opt.step()
+                masks.apply(model)
+                step += 1
+        return self.score()
+
+    def refine_with_recovery(self, masks: Masks, floor: float, criterion: Callable,
+                             history: list[dict]) -> Masks:
+        """Rounds of :meth:`refine` judged after recovery fine-tuning. The loop's last pruning step leaves the
+        model at the floor (bisection prunes up to it), so a plain refine pass has nothing to spend, while a few
+        epochs of fine-tuning without the regulariser bring back what the removed channels cost. A round
+        refines down to ``floor - slack``, fine-tunes ``recover_epochs`` and keeps the result when its score is
+        back within the bound and more is pruned; otherwise it is undone and the slack halved (a refine at
+        slack 0 is within the bound without fine-tuning). The model returned always scored >= ``floor``."""
+        cfg = self.cfg
+        best_state, best_masks = copy.deepcopy(self.model.state_dict()), masks
+        best_frac = _pruned_fraction(masks, cfg.granularity)
+        slack = cfg.refine_slack
+        for r in range(cfg.refine_rounds):
+            trial = self.refine(best_masks.clone(), floor - slack)
+            s = self.fine_tune(trial, cfg.recover_epochs, criterion)
+            frac = _pruned_fraction(trial, cfg.granularity)
+            kept = s >= floor and frac >= best_frac
+            history.append({"refine_round": r + 1, "slack": slack, "score": s, "pruned": frac, "kept": kept})
+            if kept:
+                grew = frac > best_frac
+                best_state, best_masks, best_frac = copy.deepcopy(self.model.state_dict()), trial, frac
+                if not grew:
+                    break  # no group fits even the slack: the recovered score goes to the last plain pass
+            else:
+                self.model.load_state_dict(best_state)
+                if slack <= 0:
+                    break
+                slack = slack / 2 if slack > 0.25 else 0.0
+        self.model.load_state_dict(best_state)
+        best_masks.apply(self.model)
+        # a last plain pass spends what the last recovery left above the floor
+        return self.refine(best_masks, floor)
+
     def run(self) -> PruneResult:
         cfg = self.cfg
         set_seed(cfg.seed)
@@ -322,7 +381,8 @@ class Pruner:
         model.load_state_dict(best_state)
         best_masks.apply(model)
         if cfg.refine and cfg.granularity == "channel":
-            best_masks = self.refine(best_masks, floor)
+            best_masks = (self.refine_with_recovery(best_masks, floor, criterion, history) if cfg.refine_rounds > 0
+                          else self.refine(best_masks, floor))
             best_frac = _pruned_fraction(best_masks, cfg.granularity)
         final = self.score()
         bound_met = final >= floor

@@ -147,3 +147,63 @@ def test_refine_spends_the_headroom_one_layer_group_at_a_time() -> None:
     assert [int(c.sum()) for c in masks.channel[:-1]] == [4] + [2] * 12
     convs = [x for x in m.modules() if isinstance(x, nn.Conv2d)]
     assert [int((c.weight.flatten(1).abs().sum(1) > 0).sum()) for c in convs] == [4] + [2] * 12
+
+
+def _recovering_pruner(recovers: bool, **kw):
+    """A Pruner whose score loses 0.6 points per group of 2 channels removed since the last recovery
+    fine-tuning, and whose fine-tuning (stubbed) wins all of them back when ``recovers``."""
+    from torch import nn
+
+    from fpga_flow.prune.loop import Pruner
+
+    torch.manual_seed(0)
+    m = build("vgg16", width=1 / 16, in_size=32, bn=False)
+    convs = [x for x in m.modules() if isinstance(x, nn.Conv2d)]
+
+    def dead_groups() -> int:
+        return sum(int((c.weight.flatten(1).abs().sum(1) == 0).sum()) for c in convs) // 2
+
+    class Recovering(Pruner):
+        credited = 0
+
+        def fine_tune(self, masks, epochs, criterion) -> float:
+            assert epochs == self.cfg.recover_epochs
+            if recovers:
+                self.credited = dead_groups()
+            return self.score()
+
+    p = Recovering(m, {}, "cls", PruneConfig(multiple_of=2, progress=False, device="cpu", **kw),
+                   metric_fn=lambda model: (100 - 0.6 * (dead_groups() - p.credited)) / 100)
+    return p, dead_groups
+
+
+def test_refine_with_recovery_prunes_past_what_one_pass_can_spend() -> None:
+    """The loop leaves the model at its floor (bisection prunes up to it), so a plain refine pass cannot drop a
+    group that costs more than the margin (0.6 > 0.5 points here): nothing is pruned. Refine rounds go down
+    to floor - slack (2 points: 4 groups of 2 per round), then recovery fine-tuning brings the score back
+    within the bound before the round is kept: 8 rounds x 4 groups."""
+    from fpga_flow.prune.masks import Masks
+
+    p, dead = _recovering_pruner(recovers=True)
+    history: list[dict] = []
+    masks = p.refine_with_recovery(Masks.ones(p.model), floor=99.5, criterion=None, history=history)
+    assert [h["kept"] for h in history] == [True] * 8
+    assert dead() == 32 and sum(int((~c).sum()) for c in masks.channel) == 64
+    assert p.score() >= 99.5
+    plain, dead = _recovering_pruner(recovers=True, refine_rounds=0)
+    assert all(bool(c.all()) for c in plain.refine(Masks.ones(plain.model), floor=99.5).channel)
+    assert dead() == 0
+
+
+def test_refine_rounds_that_do_not_recover_are_undone() -> None:
+    """Without recovery every round below the floor is undone and the slack halved (2 -> 1 -> 0.5 -> 0.25 -> 0,
+    where no group fits): the model comes back unpruned, within the bound."""
+    from fpga_flow.prune.masks import Masks
+
+    p, dead = _recovering_pruner(recovers=False)
+    history: list[dict] = []
+    masks = p.refine_with_recovery(Masks.ones(p.model), floor=99.5, criterion=None, history=history)
+    assert [(h["slack"], h["kept"]) for h in history] == [(2.0, False), (1.0, False), (0.5, False), (0.25, False),
+                                                                  (0.0, True)]
+    assert dead() == 0 and all(bool(c.all()) for c in masks.channel)
+    assert p.score() == 100.0
