@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import (HWCustomOp, carried_weight_bits, Resources, multithreshold_count, pack_words,
+from .base import (HWCustomOp, bram18_count, carried_weight_bits, Resources, multithreshold_count, pack_words,
                    signed_bits_for_range, threshold_memory)
 
 # DSP48E1 multiplier ports (signed): A 25 bits, B 18 bits. DSP48E2's A is 27 bits; the packing uses
@@ -20,6 +21,12 @@ LUT_MACS = ("multiplier", "bitplane")
 LUT_FIT = {"const": 0.0, "mult": 0.531, "tree": 0.506, "bitplane": 1.007, "bitplane_pe": 2.177, "acc": 3.653,
            "lanes": 0.0, "replay": 4.374, "thresholds": 1.235, "lutrom": 0.977, "packing": 1.996,
            "packing_signed": 0.0}
+
+
+@functools.lru_cache(maxsize=None)
+def datatype(name: str) -> DataType:
+    """``DataType[name]``, memoised (the folding search asks for it in its inner loops)."""
+    return DataType[name]
 
 
 def max_dsp_pack(w_bits: int, in_bits: int, a_bits: int = DSP_A_BITS, b_bits: int = DSP_B_BITS) -> int:
@@ -121,7 +128,7 @@ class MVAU(HWCustomOp):
         return 0 if t is None else int(round(math.log2(t.shape[1] + 1)))
 
     def input_datatype(self):
-        return DataType[self.get_nodeattr("inputDataType")]
+        return datatype(self.get_nodeattr("inputDataType"))
 
     def weight_bits(self) -> int:
         return carried_weight_bits(self.get_nodeattr("weightDataType"))
@@ -239,26 +246,17 @@ class MVAU(HWCustomOp):
         return n
 
     def bram_estimate(self) -> int:
-        """FINN's MVAU BRAM18 model (finn-notes §3)."""
+        """BRAM18 of the weight ROM (a WMEM-deep memory of PE·SIMD·W_BITS-bit words, hls/mvau_ctrl.v):
+        the best single RAMB18 aspect ratio, replicated over width and depth (``bram18_count``), which
+        is what Yosys ``synth_xilinx`` maps (tests/synth/test_rom_bram.py). FINN's table (finn-notes §3)
+        takes 1024x18 for every ROM deeper than 512 (36x1500: 4 where 3 suffice). 0 for weights in
+        LUTs, URAM or DRAM, and FINN's embedded ROMs of <= 128 words."""
         a = self.attrs
-        P, Q, W = a.PE, a.SIMD, self.weight_bits()
-        omega = (a.MW * a.MH) / (P * Q)
-        m = P * Q * W
         if a.mem_mode == "external" or a.ram_style in ("distributed", "ultra"):
             return 0
         if a.mem_mode == "internal_embedded" and self.wmem() <= 128:
             return 0
-        if m == 1:
-            return math.ceil(omega / 16384)
-        if m == 2:
-            return math.ceil(omega / 8192)
-        if m <= 4:
-            return math.ceil(omega / 4096) * math.ceil(m / 4)
-        if m <= 9:
-            return math.ceil(omega / 2048) * math.ceil(m / 9)
-        if m <= 18 or omega > 512:
-            return math.ceil(omega / 1024) * math.ceil(m / 18)
-        return math.ceil(omega / 512) * math.ceil(m / 36)
+        return bram18_count(a.PE * a.SIMD * self.weight_bits(), self.wmem())
 
     def threshold_variety(self) -> float:
         """0 when every output channel has the same thresholds, 1 when all differ: Yosys folds a
