@@ -295,7 +295,10 @@ class MVAU(HWCustomOp):
             # the replay buffer (SF words): LUTRAM, 64 words per LUT and bit (none when NF = 1)
             "replay": Q * A * math.ceil(a.MW // Q / 64) if a.MH > P else 0.0,
             "thresholds": P * n_thr * self.thr_bits() * self.threshold_variety(),
-            "lutrom": (P * Q * W * math.ceil(self.wmem() / 64)
+            # a LUT6 per 64 words and bit; deeper than 256 words (a LUT6 + MUXF7/F8 tree) the depth
+            # multiplexer takes LUTs too: Yosys on mvau_ctrl's ROM, 1.25-1.37x the LUT6 count at 512 to 2,304
+            # words (36 bits x 1,024 words: 720 LUTs for 576 LUT6; benchmarks/results/lutrom-yosys.jsonl)
+            "lutrom": (P * Q * W * math.ceil(self.wmem() / 64) * (1.3 if self.wmem() > 256 else 1.0)
                        if a.ram_style == "distributed" and a.mem_mode != "external" else 0.0),
             "packing": Q * (A + 1 + lg) + P * (pw + lg) if k > 1 else 0.0,
             "packing_signed": ((P - math.ceil(P / k)) * Q * (W + A + 1)
@@ -310,8 +313,8 @@ class MVAU(HWCustomOp):
         its adder-tree leaf (PW + log2 SIMD bits) or, for bit-plane MACs, A planes of W+1-bit leaves;
         per PE the accumulator and the thresholds (their ROM and search multiplexers, as far as the
         channels' thresholds differ); weights in LUTs (ram_style=distributed: a ROM of logic, about
-        one LUT per 64 bits); for packed DSPs the shared input-sum tree and one subtractor per PE,
-        and for signed inputs the borrow fix of every field but the lowest of each slice."""
+        one LUT per 64 bits, 1.3 deeper than 256 words); for packed DSPs the shared input-sum tree and
+        one subtractor per PE, and for signed inputs the borrow fix of every field but the lowest of each slice."""
         t = self.lut_terms()
         return sum(LUT_FIT[k] * v for k, v in t.items())
 

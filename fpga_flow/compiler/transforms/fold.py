@@ -309,15 +309,21 @@ def hard_limit(ops, mc: int, mvau_wwidth_max: int, hp: int) -> str:
 
 
 def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fraction: float = 0.85,
-         mvau_wwidth_max: int = MVAU_WWIDTH_MAX, best_effort: bool = False) -> tuple[ModelWrapper, FoldResult]:
+         mvau_wwidth_max: int = MVAU_WWIDTH_MAX, best_effort: bool = False,
+         bram_budget: float | None = None) -> tuple[ModelWrapper, FoldResult]:
     """Fold ``model`` in place. Raises FlowError when ``target_fps`` is not reachable (message gives
-    the best feasible FPS and the limiting layer/resource) unless ``best_effort``."""
+    the best feasible FPS and the limiting layer/resource) unless ``best_effort``.
+
+    ``bram_budget``: BRAM18 the layers may use instead of ``budget_fraction`` of the board's (the flow
+    lowers it by the BRAM of the FIFOs sized after the fold: flow/fifo_fit.py)."""
     from fpga_flow.compiler.transforms.dram import share_dram_bandwidth
     from fpga_flow.compiler.transforms.wmem import relieve, stream_candidate
 
     clk = board.clock_mhz * 1e6
     ops = hw_ops(model)
     budget = board.budget()
+    if bram_budget is not None:  # the caps below are budget * budget_fraction
+        budget["bram18"] = max(0.0, float(bram_budget)) / budget_fraction
     hp = getattr(board, "axi_hp_width", 64)
     mvaus = [(n, op) for n, op in ops if n.op_type in MVAU_OP_TYPES]
 
