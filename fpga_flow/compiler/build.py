@@ -108,11 +108,12 @@ def _load_model(path: Path) -> ModelWrapper:
 
 def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, folding_config=None, *,
                    best_effort: bool = False, budget_fraction: float = 0.85, mvau_wwidth_max: int = MVAU_WWIDTH_MAX,
-                   fifo_depth: int = 32, quiet: bool = False) -> BuildResult:
+                   fifo_depth: int = 32, quiet: bool = False, bram_budget: float | None = None) -> BuildResult:
     """Build into ``out_dir/.staging/`` and swap the result in only on success (staging.py).
 
     Refuses (FlowError, nothing committed) a folding config that matches no layer, a design above
-    100 % of any board resource (unless ``best_effort``), and a graph codegen cannot generate."""
+    100 % of any board resource (unless ``best_effort``), and a graph codegen cannot generate.
+    ``bram_budget``: BRAM18 the folded layers may use (default ``budget_fraction`` of the board's)."""
     from fpga_flow.boards import load_board
     from fpga_flow.compiler import checks
     from fpga_flow.compiler.estimate import estimate, io_spec
@@ -154,7 +155,8 @@ def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, 
 
     key = _key(hashlib.sha256(src.read_bytes()).hexdigest(), _code_hash())
     settings = {
-        "fold": [board.as_dict(), target_fps, fcfg, best_effort, budget_fraction, mvau_wwidth_max, fifo_depth],
+        "fold": [board.as_dict(), target_fps, fcfg, best_effort, budget_fraction, mvau_wwidth_max, fifo_depth]
+        + ([bram_budget] if bram_budget is not None else []),
         "estimate": [board.as_dict(), best_effort],
     }
     done_steps = []
@@ -229,7 +231,7 @@ def build_dataflow(qonnx_path, board, out_dir, target_fps: float | None = None, 
                     layer_names = [n.name for n, _ in ops]
                 else:
                     f = Fold(board, target_fps, budget_fraction=budget_fraction,
-                             mvau_wwidth_max=mvau_wwidth_max, best_effort=best_effort)
+                             mvau_wwidth_max=mvau_wwidth_max, best_effort=best_effort, bram_budget=bram_budget)
                     model, _ = f.apply(model)
                     fr = f.result
                 model, _ = InsertStreams(fifo_depth).apply(model)

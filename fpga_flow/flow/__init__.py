@@ -32,7 +32,7 @@ STAGES = (
     Stage("train", ("checkpoints/float.pt",), st_train, "train the float base model"),
     Stage("prune", ("checkpoints/pruned.pt", "model.pt", "model.onnx"), st_prune, "SeReNe pruning + simplify"),
     Stage("quantize", ("model.qonnx.onnx",), st_quantize, "Brevitas QAT + QONNX export", check_quantized),
-    Stage("build", ("dataflow.onnx", "estimates.json", "io.json"), st_build, "dataflow compiler"),
+    Stage("build", ("dataflow.onnx", "estimates.json", "io.json", "fifo_fit.json"), st_build, "dataflow compiler"),
     Stage("codegen", ("rtl",), st_codegen, "RTL generation"),
     Stage("rtlsim", ("bench/rtlsim.json", "sim/test_outputs.npy"), st_rtlsim, "Verilator: bit-exact check + cycles"),
     Stage("synth", ("synth/report.json",), st_synth, "Yosys resources"),

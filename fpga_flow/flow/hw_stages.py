@@ -10,11 +10,27 @@ from fpga_flow.flow.runner import Flow, stage_api
 
 
 def st_build(f: Flow) -> None:
+    """Fold, then size the FIFOs and fold again while layers + FIFOs exceed the board's BRAM (fifo_fit.py)."""
+    import hashlib
+
+    from rich.markup import escape
+
+    from fpga_flow.boards import load_board
+    from fpga_flow.flow.fifo_fit import fit_fifos
+
     build_dataflow = stage_api(("fpga_flow.compiler", "fpga_flow.compiler.build"), "build_dataflow", stage="build")
-    r = build_dataflow(f.path("quant/model.qonnx.onnx"), f.cfg.board, f.cfg.bdir, target_fps=f.cfg.target_fps)
+    src = f.path("quant/model.qonnx.onnx")
+    key = hashlib.sha256(src.read_bytes()).hexdigest()[:16] + f"/{f.cfg.board}/{f.cfg.target_fps}"
+    r = fit_fifos(f.cfg.bdir, load_board(f.cfg.board),
+                  lambda bram: build_dataflow(src, f.cfg.board, f.cfg.bdir, target_fps=f.cfg.target_fps, bram_budget=bram),
+                  note=lambda s: f.note(escape(s)), key=key)  # its lines say [estimate], not rich markup
     fps = getattr(r, "fps", None)
     if fps:
         f.note(f"estimate: {fps:.1f} FPS at the {f.cfg.board} clock")
+    t = r.estimates["total"]
+    if "fifo_bram18" in t:
+        f.note(f"estimate with the sized FIFOs: BRAM18 {t['resources']['bram18']:.0f} "
+               f"({t['fifo_bram18']} of them FIFOs; {t['utilization']['bram18']:.0%} of {f.cfg.board})")
 
 
 def st_codegen(f: Flow) -> None:

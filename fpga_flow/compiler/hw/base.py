@@ -10,6 +10,7 @@ as FINN does), so that a node is self-contained: ``getCustomOp(node).rtl_memorie
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, get_type_hints
@@ -37,6 +38,9 @@ class Resources:
 
     def __add__(self, other: "Resources") -> "Resources":
         return Resources(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def __sub__(self, other: "Resources") -> "Resources":
+        return Resources(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
 
     def to_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -216,8 +220,13 @@ class HWCustomOp(CustomOp):
 
     def set_nodeattr(self, name, value):
         self.__dict__.get("_tcache", {}).pop(name, None)
-        self.__dict__.get("_acache", {}).pop(name, None)
+        ac = self.__dict__.get("_acache", {})
+        ac.pop(name, None)
+        old = ac.pop("__attrs__", None)
         super().set_nodeattr(name, value)
+        if old is not None and self.attr_kinds().get(name) in ("i", "f", "s"):
+            # the memoised Attrs with this one field re-read (not all of them)
+            ac["__attrs__"] = dataclasses.replace(old, **{name: self.get_nodeattr(name)})
 
     def _nodeattr_types(self):
         d = dict(self._common)
@@ -237,6 +246,15 @@ class HWCustomOp(CustomOp):
 
     @property
     def attrs(self):
+        """The attributes as an ``Attrs`` dataclass (read-only; memoised with ``cache_attributes``)."""
+        if self.__dict__.get("_cache_all"):
+            c = self.__dict__["_acache"]
+            if "__attrs__" not in c:
+                c["__attrs__"] = self._attrs()
+            return c["__attrs__"]
+        return self._attrs()
+
+    def _attrs(self):
         kinds = self.attr_kinds()
         vals = {}
         for f in fields(self.Attrs):
@@ -446,6 +464,7 @@ class ChannelStream:
         return self.in_fold()
 
 
+@functools.lru_cache(maxsize=None)
 def carried_weight_bits(weight_datatype: str) -> int:
     """Signed bits that carry weights of ``weight_datatype`` in RTL (UINTn needs n+1)."""
     wdt = DataType[weight_datatype]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import (HWCustomOp, carried_weight_bits, Resources, multithreshold_count, pack_words,
+from .base import (HWCustomOp, bram18_count, carried_weight_bits, Resources, multithreshold_count, pack_words,
                    signed_bits_for_range, threshold_memory)
 
 # DSP48E1 multiplier ports (signed): A 25 bits, B 18 bits. DSP48E2's A is 27 bits; the packing uses
@@ -20,6 +21,12 @@ LUT_MACS = ("multiplier", "bitplane")
 LUT_FIT = {"const": 0.0, "mult": 0.531, "tree": 0.506, "bitplane": 1.007, "bitplane_pe": 2.177, "acc": 3.653,
            "lanes": 0.0, "replay": 4.374, "thresholds": 1.235, "lutrom": 0.977, "packing": 1.996,
            "packing_signed": 0.0}
+
+
+@functools.lru_cache(maxsize=None)
+def datatype(name: str) -> DataType:
+    """``DataType[name]``, memoised (the folding search asks for it in its inner loops)."""
+    return DataType[name]
 
 
 def max_dsp_pack(w_bits: int, in_bits: int, a_bits: int = DSP_A_BITS, b_bits: int = DSP_B_BITS) -> int:
@@ -121,7 +128,7 @@ class MVAU(HWCustomOp):
         return 0 if t is None else int(round(math.log2(t.shape[1] + 1)))
 
     def input_datatype(self):
-        return DataType[self.get_nodeattr("inputDataType")]
+        return datatype(self.get_nodeattr("inputDataType"))
 
     def weight_bits(self) -> int:
         return carried_weight_bits(self.get_nodeattr("weightDataType"))
@@ -239,26 +246,17 @@ class MVAU(HWCustomOp):
         return n
 
     def bram_estimate(self) -> int:
-        """FINN's MVAU BRAM18 model (finn-notes §3)."""
+        """BRAM18 of the weight ROM (a WMEM-deep memory of PE·SIMD·W_BITS-bit words, hls/mvau_ctrl.v):
+        the best single RAMB18 aspect ratio, replicated over width and depth (``bram18_count``), which
+        is what Yosys ``synth_xilinx`` maps (tests/synth/test_rom_bram.py). FINN's table (finn-notes §3)
+        takes 1024x18 for every ROM deeper than 512 (36x1500: 4 where 3 suffice). 0 for weights in
+        LUTs, URAM or DRAM, and FINN's embedded ROMs of <= 128 words."""
         a = self.attrs
-        P, Q, W = a.PE, a.SIMD, self.weight_bits()
-        omega = (a.MW * a.MH) / (P * Q)
-        m = P * Q * W
         if a.mem_mode == "external" or a.ram_style in ("distributed", "ultra"):
             return 0
         if a.mem_mode == "internal_embedded" and self.wmem() <= 128:
             return 0
-        if m == 1:
-            return math.ceil(omega / 16384)
-        if m == 2:
-            return math.ceil(omega / 8192)
-        if m <= 4:
-            return math.ceil(omega / 4096) * math.ceil(m / 4)
-        if m <= 9:
-            return math.ceil(omega / 2048) * math.ceil(m / 9)
-        if m <= 18 or omega > 512:
-            return math.ceil(omega / 1024) * math.ceil(m / 18)
-        return math.ceil(omega / 512) * math.ceil(m / 36)
+        return bram18_count(a.PE * a.SIMD * self.weight_bits(), self.wmem())
 
     def threshold_variety(self) -> float:
         """0 when every output channel has the same thresholds, 1 when all differ: Yosys folds a
@@ -297,7 +295,10 @@ class MVAU(HWCustomOp):
             # the replay buffer (SF words): LUTRAM, 64 words per LUT and bit (none when NF = 1)
             "replay": Q * A * math.ceil(a.MW // Q / 64) if a.MH > P else 0.0,
             "thresholds": P * n_thr * self.thr_bits() * self.threshold_variety(),
-            "lutrom": (P * Q * W * math.ceil(self.wmem() / 64)
+            # a LUT6 per 64 words and bit; deeper than 256 words (a LUT6 + MUXF7/F8 tree) the depth
+            # multiplexer takes LUTs too: Yosys on mvau_ctrl's ROM, 1.25-1.37x the LUT6 count at 512 to 2,304
+            # words (36 bits x 1,024 words: 720 LUTs for 576 LUT6; benchmarks/results/lutrom-yosys.jsonl)
+            "lutrom": (P * Q * W * math.ceil(self.wmem() / 64) * (1.3 if self.wmem() > 256 else 1.0)
                        if a.ram_style == "distributed" and a.mem_mode != "external" else 0.0),
             "packing": Q * (A + 1 + lg) + P * (pw + lg) if k > 1 else 0.0,
             "packing_signed": ((P - math.ceil(P / k)) * Q * (W + A + 1)
@@ -312,8 +313,8 @@ class MVAU(HWCustomOp):
         its adder-tree leaf (PW + log2 SIMD bits) or, for bit-plane MACs, A planes of W+1-bit leaves;
         per PE the accumulator and the thresholds (their ROM and search multiplexers, as far as the
         channels' thresholds differ); weights in LUTs (ram_style=distributed: a ROM of logic, about
-        one LUT per 64 bits); for packed DSPs the shared input-sum tree and one subtractor per PE,
-        and for signed inputs the borrow fix of every field but the lowest of each slice."""
+        one LUT per 64 bits, 1.3 deeper than 256 words); for packed DSPs the shared input-sum tree and
+        one subtractor per PE, and for signed inputs the borrow fix of every field but the lowest of each slice."""
         t = self.lut_terms()
         return sum(LUT_FIT[k] * v for k, v in t.items())
 

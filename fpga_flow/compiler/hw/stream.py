@@ -28,6 +28,17 @@ def fifo_ram_style(width: int, depth: int) -> str:
     return "auto"
 
 
+def fifo_bram18(width: int, depth: int, ram_style: str = "auto") -> int:
+    """BRAM18 that Yosys ``synth_xilinx`` gives hls/fifo.v's memory: none in LUTRAM (``distributed``) or
+    at most 32 words deep (a RAM32M holds 32 words of 6 bits at 1/16 of a RAMB18's cost in Yosys'
+    memory_libmap, so it always wins there), else the best RAMB18 aspect ratio (tests/synth/test_fifo_bram.py:
+    12x4096 -> 3, 128x512 -> 4). Codegen's ``fifo_ram_style`` picks the style when it is ``auto``."""
+    style = fifo_ram_style(width, depth) if ram_style == "auto" else ram_style
+    if style == "distributed" or depth <= 32:
+        return 0
+    return bram18_count(width, depth)
+
+
 @dataclass
 class FIFOAttrs:
     shape: list[int]  # normal NHWC shape of the tensor
@@ -68,8 +79,9 @@ class StreamingFIFO(HWCustomOp):
 
     def resource_estimate(self):
         w, d = self.instream_width(), self.get_nodeattr("depth")
-        if d > 256 and self.effective_ram_style() != "distributed":
-            return Resources(lut=30.0, ff=float(2 * w + 40), bram18=bram18_count(w, d))
+        n = fifo_bram18(w, d, self.effective_ram_style())
+        if n:
+            return Resources(lut=30.0, ff=float(2 * w + 40), bram18=n)
         # SRL16/32-based FIFO: one LUT per bit per 32 entries
         return Resources(lut=float(w * math.ceil(d / 32) + 20), ff=float(w + 20))
 

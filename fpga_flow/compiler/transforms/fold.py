@@ -4,14 +4,18 @@ FINN's SetFolding (finn-notes §2) per layer (with ``mvau_wwidth_max`` a soft li
 the target at PE = MH widens SIMD past it), plus an outer search over the cycle target so that
 the total resource estimate fits the board (``budget_fraction`` of each resource). A target is met
 when the layer's cycles <= f_clk / target_fps (so FPS >= target exactly; FINN uses '<').
-MVAU weights that do not fit in on-chip BRAM go to ``mem_mode=external`` (largest first), which
-limits that MVAU to ``PE·SIMD·W_BITS <= axi_hp_width`` bits per cycle.
+MVAU weights that do not fit in on-chip BRAM first move, at the same target, to foldings and memory
+styles with fewer BRAM18 (LUTRAM, better-packed ROM shapes: ``wmem.relieve``); only then does
+a layer go to ``mem_mode=external`` (the fewest DRAM bytes per frame per BRAM18 freed first), which
+limits it to ``PE·SIMD·W_BITS <= axi_hp_width`` bits per cycle and the design to the DRAM link's rate,
+so the search over the target prefers a slower on-chip folding when that is faster overall.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
@@ -26,8 +30,13 @@ RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
 LUTRAM_LAYER_SHARE = 0.04
 
 
+@lru_cache(maxsize=None)
+def _divisors(n: int) -> tuple[int, ...]:
+    return tuple(d for d in range(1, n + 1) if n % d == 0)
+
+
 def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    return list(_divisors(n))
 
 
 @dataclass
@@ -300,14 +309,21 @@ def hard_limit(ops, mc: int, mvau_wwidth_max: int, hp: int) -> str:
 
 
 def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fraction: float = 0.85,
-         mvau_wwidth_max: int = MVAU_WWIDTH_MAX, best_effort: bool = False) -> tuple[ModelWrapper, FoldResult]:
+         mvau_wwidth_max: int = MVAU_WWIDTH_MAX, best_effort: bool = False,
+         bram_budget: float | None = None) -> tuple[ModelWrapper, FoldResult]:
     """Fold ``model`` in place. Raises FlowError when ``target_fps`` is not reachable (message gives
-    the best feasible FPS and the limiting layer/resource) unless ``best_effort``."""
+    the best feasible FPS and the limiting layer/resource) unless ``best_effort``.
+
+    ``bram_budget``: BRAM18 the layers may use instead of ``budget_fraction`` of the board's (the flow
+    lowers it by the BRAM of the FIFOs sized after the fold: flow/fifo_fit.py)."""
     from fpga_flow.compiler.transforms.dram import share_dram_bandwidth
+    from fpga_flow.compiler.transforms.wmem import relieve, stream_candidate
 
     clk = board.clock_mhz * 1e6
     ops = hw_ops(model)
     budget = board.budget()
+    if bram_budget is not None:  # the caps below are budget * budget_fraction
+        budget["bram18"] = max(0.0, float(bram_budget)) / budget_fraction
     hp = getattr(board, "axi_hp_width", 64)
     mvaus = [(n, op) for n, op in ops if n.op_type in MVAU_OP_TYPES]
 
@@ -343,27 +359,29 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
         share_dram_bandwidth(ops, board)
 
     def fold_once_ideal_streams(target):
-        set_folding(ops, target, mvau_wwidth_max, hp, budget)
-        assign_dsp()
-        # weights that do not fit in BRAM: stream the largest from DRAM until BRAM fits
+        # weights that do not fit in BRAM: first foldings/memory styles with fewer BRAM18 at the same
+        # target (transforms/wmem.py); if that is not enough, stream from DRAM the layer that reads the
+        # fewest bytes per weight bit it frees and fold again (so no LUTRAM stays where BRAM is free now)
+        def mem_fits(r):
+            return r.bram18 <= budget["bram18"] * budget_fraction and r.uram <= budget["uram"] * budget_fraction
+
         while True:
+            set_folding(ops, target, mvau_wwidth_max, hp, budget)
+            assign_dsp()
             r = totals(ops)[0]
-            if r.bram18 <= budget["bram18"] * budget_fraction and r.uram <= budget["uram"] * budget_fraction:
-                return
-            cands = [(op.resource_estimate().bram18, n.name, op) for n, op in mvaus
-                     if op.get_nodeattr("mem_mode") != "external"]
-            cands = [c for c in cands if c[0] > 0]
-            if not cands:
-                return
-            _, _, op = max(cands, key=lambda c: c[0])
-            if budget.get("uram", 0) > 0:  # UltraRAM first, where the board has it
-                op.set_nodeattr("ram_style", "ultra")
-                if totals(ops)[0].uram <= budget["uram"] * budget_fraction:
+            if not mem_fits(r):
+                op = stream_candidate(mvaus)
+                r = relieve(mvaus, r, target, budget, budget_fraction, "bram18")
+                if not mem_fits(r):
+                    if op is None:
+                        return
+                    op.set_nodeattr("mem_mode", "external")
+                    op.set_nodeattr("ram_style", "auto")
                     continue
-                op.set_nodeattr("ram_style", "auto")
-            op.set_nodeattr("mem_mode", "external")
-            op.set_nodeattr("ram_style", "auto")
-            set_folding([(nn, o) for nn, o in ops if o is op], target, mvau_wwidth_max, hp, budget)
+            if r.lut > budget["lut"] * budget_fraction:
+                # LUTs over: weights from LUTRAM into the BRAM left free
+                relieve(mvaus, r, target, budget, budget_fraction, "lut")
+            return
 
     first_slow = [""]
 
