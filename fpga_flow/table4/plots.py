@@ -28,6 +28,12 @@ def _label(r: dict) -> str:
 
 
 def fps_plot(doc: dict, path: Path) -> Path | None:
+    fig = fps_figure(doc)
+    return None if fig is None else _save(fig, path)
+
+
+def fps_figure(doc: dict):
+    """FPS per row (ours, coloured by source) and the reference's rows in a panel of their own."""
     ours = [r for r in doc["rows"] if r.get("fps")]
     if not ours:
         return None
@@ -41,6 +47,9 @@ def fps_plot(doc: dict, path: Path) -> Path | None:
         vals = [r["fps"] for r in rows]
         ax.barh(y, vals, color=colors)
         ax.set_xscale("log")
+        # a decade below the smallest bar (autoscale started near it: bars read as ratios they are not), and
+        # room right of the largest for its value label
+        ax.set_xlim(min(vals) / 10, max(vals) * 6)
         ax.set_yticks(y, [_label(r) if ax is a1 else f"{r['model']} · {r['device']}" for r in rows], fontsize=7)
         ax.set_title(title, fontsize=9)
         for yy, v in zip(y, vals):
@@ -48,7 +57,7 @@ def fps_plot(doc: dict, path: Path) -> Path | None:
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in SOURCE_COLOR.values()]
     fig.legend(handles, list(SOURCE_COLOR), loc="lower center", ncol=4, fontsize=7)
     fig.subplots_adjust(bottom=0.12)
-    return _save(fig, path)
+    return fig
 
 
 def accuracy_fps_plot(doc: dict, path: Path) -> Path | None:

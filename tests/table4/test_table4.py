@@ -142,3 +142,24 @@ def test_segmentation_row_overlays_float_and_hardware_masks(tmp_path):
     assert fpga["accuracy"]["metric"] == "iou" and fpga["task"] == "Segmentation"
     assert (res.json_path.parent / "plots" / "seg_overlay.png").is_file()
     assert "Segmentation: float and hardware masks" in res.markdown_path.read_text()
+
+
+def test_fps_plot_keeps_value_labels_inside_their_panels():
+    """The committed 224x224 table: the reference's 66.25 label ran past its panel's right edge."""
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from fpga_flow.table4.plots import fps_figure
+
+    doc = json.loads((Path(__file__).parents[2] / "benchmarks/results/table4.json").read_text())
+    fig = fps_figure(doc)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        panel = ax.get_window_extent()
+        assert ax.texts
+        for text in ax.texts:
+            box = text.get_window_extent()
+            assert panel.x0 <= box.x0 and box.x1 <= panel.x1, text.get_text()
+    plt.close(fig)
