@@ -121,6 +121,9 @@ def _run_tasks(todo: list[tuple[str, Point]], root: Path, cpus: float, memory_mb
                     failed += 1
                     console.print(f"[red]failed[/] {p.label()}: {rec.get('error')}", highlight=False)
                 bar.update(task, advance=1)
+                if not console.is_terminal:  # rich draws no bar in a log: a line per finished point instead
+                    console.print(f"sweep: {rec.get('status')} {p.label()} ({status()})", highlight=False,
+                                  markup=False)
             bar.update(task, description=status())
     return out
 

@@ -95,6 +95,18 @@ def failed_row(row: Table4Row, board: str, status: str) -> dict:
             "baseline": None, "accuracy": None, "resources": None, "status": status}
 
 
+def _row_log(progress, bar, row: str, board: str):
+    """Each step of a row on the bar; in a log (no terminal: rich draws no bar there) also as a plain line,
+    or hours of table4 leave the log silent."""
+    plain = not progress.console.is_terminal
+
+    def log(step: str) -> None:
+        progress.update(bar, description=f"{step} ({board})")
+        if plain:
+            progress.console.print(f"{row} on {board}: {step}", highlight=False, markup=False)
+    return log
+
+
 def run_table4(cfg: Table4Config, source: RowSource | None = None, *, build_root: Path = Path("build"),
                console=None) -> Table4Result:
     from fpga_flow.boards import load_board
@@ -127,7 +139,7 @@ def run_table4(cfg: Table4Config, source: RowSource | None = None, *, build_root
                     progress.advance(bar)
                     continue
                 progress.update(bar, description=f"{row.name} on {board}")
-                log = lambda s, _b=board: progress.update(bar, description=f"{s} ({_b})")  # noqa: E731
+                log = _row_log(progress, bar, row.name, board)
                 try:
                     got = build_one(row, board, cfg, source, first, log)
                     write_json(state_path, {"status": "done", "key": key, "rows": got})

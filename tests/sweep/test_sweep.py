@@ -165,3 +165,17 @@ def test_per_layer_yosys_fans_out_on_ray(local_ray, tmp_path, monkeypatch):
     for pe in (1, 2, 4):  # each layer's result is its own job's, not a neighbour's
         layer = rep["layers"][f"mac{pe}"]
         assert layer["params"]["PE"] == pe and layer["source"] == "yosys" and layer["resources"]["ff"] > 0
+
+
+def test_each_finished_point_is_a_line_in_a_log(local_ray, tmp_path):
+    """Without a terminal rich draws no bar: a sweep of hours must still say in its log what finished."""
+    import io
+
+    from rich.console import Console
+
+    grid = SweepGrid([TINY], bits=[(4, 4)], boards=["Pynq-Z2"], target_fps=[500.0])
+    log = io.StringIO()
+    run_sweep(grid, tmp_path, plot=False, console=Console(file=log, width=200))
+    points = [line for line in log.getvalue().splitlines() if line.startswith("sweep: ok ")]
+    assert len(points) == 1, log.getvalue()
+    assert "done 1, running 0, queued 0, failed 0" in points[-1]

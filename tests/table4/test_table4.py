@@ -163,3 +163,17 @@ def test_fps_plot_keeps_value_labels_inside_their_panels():
             box = text.get_window_extent()
             assert panel.x0 <= box.x0 and box.x1 <= panel.x1, text.get_text()
     plt.close(fig)
+
+
+def test_each_row_step_is_a_line_in_a_log(table, tmp_path):
+    """Without a terminal rich draws no bar: every step of a row must still reach the log as a line."""
+    import io
+
+    from rich.console import Console
+
+    _, src, _ = table
+    out = io.StringIO()
+    run_table4(_cfg(tmp_path, boards=["Pynq-Z2"]), src, console=Console(file=out, width=200))
+    lines = out.getvalue().splitlines()
+    cpu = [line for line in lines if line.startswith("vgg16-pruned on Pynq-Z2: vgg16-pruned: CPU ")]
+    assert len(cpu) == len(BACKENDS), lines
