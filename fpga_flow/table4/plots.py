@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fpga_flow.report.plots import SOURCE_COLOR, _save as _save_report  # noqa: E402
+from fpga_flow.report.reference import SHORT  # noqa: E402
 from fpga_flow.report.tables import RESOURCES  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def fps_figure(doc: dict):
                                  gridspec_kw={"width_ratios": [3, 2]})
     for ax, rows, title, colors in (
             (a1, ours, "ours: FPS (log), coloured by source", [SOURCE_COLOR.get(r["source"], "k") for r in ours]),
-            (a2, ref, "reference Table 4 [11]: FPS (log)", [SOURCE_COLOR["reference"]] * len(ref))):
+            (a2, ref, f"reference Table 4 ({SHORT}): FPS (log)", [SOURCE_COLOR["reference"]] * len(ref))):
         y = np.arange(len(rows))[::-1]
         vals = [r["fps"] for r in rows]
         ax.barh(y, vals, color=colors)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpga_flow.report.reference import TABLE4
+from fpga_flow.report.reference import SHORT, TABLE4
 from fpga_flow.runtime.buildinfo import SYNTH_JSON, read_estimates, read_flow, read_json
 from fpga_flow.table4.cpu_rows import CpuRow, fair, float_accuracy, score, task_metric, test_images
 
@@ -138,4 +138,4 @@ def apply_speedups(rows: list[dict]) -> None:
 
 def reference_rows() -> list[dict]:
     return [{"task": r.task, "model": r.model, "device": r.device, "latency_ms": float(r.time_ms), "fps": r.fps_value,
-             "speedup": r.speedup_value, "source": "reference [11]"} for r in TABLE4]
+             "speedup": r.speedup_value, "source": f"reference ({SHORT})"} for r in TABLE4]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fpga_flow.report.reference import SHORT, TABLE4_CAPTION
 from fpga_flow.report.render import Block, to_html, to_markdown
 from fpga_flow.report.tables import Table
 from fpga_flow.table4 import plots
@@ -86,7 +87,8 @@ def blocks(doc: dict, out: Path) -> list[Block]:
                     "of a row divides by the fastest CPU runtime of its task whose accuracy is within 1 point of the "
                     "float model, named in the cell; **noisy** marks a timing that never settled (see below)."),
          Block("h2", "Our rows"), Block("table", table=our_table(doc)),
-         Block("h2", "Reference Table 4 of [11] (its own CPU and boards; not our measurements)"),
+         Block("h2", f"Reference Table 4 ({SHORT}; its own CPU and boards; not our measurements)"),
+         Block("p", TABLE4_CAPTION),
          Block("table", table=reference_table(doc))]
     noisy = [f"{r['model']} {r['device'].split(' - ')[0]}: {'; '.join(r.get('noise') or [])}"
              for r in doc["rows"] if r.get("noisy")]

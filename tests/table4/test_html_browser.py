@@ -44,7 +44,7 @@ def small_doc() -> dict:
            "speedup": 1.0, "baseline": "vgg16-pruned on onnxruntime", "is_baseline": True, "fair_baseline": True,
            "accuracy": acc | {"this_row": 0.8}, "resources": None, "status": "ok"}
     ref = [{"task": "Classification", "model": "VGG16", "device": "CPU", "latency_ms": 1430.29, "fps": 0.7,
-            "speedup": None, "source": "reference [11]"}]
+            "speedup": None, "source": "reference (Flich et al., ICIP 2022)"}]
     return {"rows": [fpga, cpu], "reference": ref,
             "machine": {"generated": "now", "cpu": "test cpu", "isa": [], "load_average": [0.1, 0.1, 0.1]}}
 

@@ -71,6 +71,8 @@ def test_markdown_figures_come_from_the_json(table):
             v = r["speedup"]
             assert (f"{v:.2f}×" if v >= 0.1 else f"{v:.2g}×") + f" vs {r['baseline']}" in md
     assert "| Task | Model | Device | Inference time [ms] | FPS | Speedup | Accuracy | Source |" in md
+    assert "[11]" not in md  # the paper and its source by name, as the report does
+    assert "A round-trip journey in pruned artificial neural networks" in md and "ICIP46576.2022.9897752" in md
     ours, ref = md.split("## Reference Table 4")[:2]
     assert "1430.29" not in ours and "1430.29" in ref  # the paper's rows only in their own block
     for name in ("fps", "accuracy_fps", "resources"):
