@@ -87,7 +87,7 @@ def test_search_above_whole_board_fails(tiny, tmp_path):
     board.write_text("name: Tiny-Board\npart: xc7z020clg400-1\nfamily: xc7\nps: zynq7\nclock_mhz: 100\n"
                      "axi_hp_width: 64\nresources: {lut: 1500, ff: 106400, dsp: 0, bram36: 0, bram18: 0, "
                      "uram: 0, lutram: 500}\n")
-    with pytest.raises(FlowError, match=r"the design exceeds board Tiny-Board: lut [0-9]+ of 1500 \(1[0-9][0-9]%\)"):
+    with pytest.raises(FlowError, match=r"the design exceeds board Tiny-Board: lut [0-9]+ of 1500 \([1-9][0-9]{2}%\)"):
         build_dataflow(tiny, board, tmp_path / "o", budget_fraction=3.0, quiet=True)
     assert not (tmp_path / "o" / "estimates.json").exists()
 
