@@ -227,7 +227,8 @@ def _fine_tune(qmodel: nn.Module, loaders, task: str, epochs: int, lr: float, se
     result = fit(qmodel, {"train": loaders["train"], "val": loaders["val"]}, task,
                  TrainConfig(epochs=epochs, lr=lr, seed=seed, progress=True, keep_initial=True,
                              label="qat"))
-    for row in result.history[1:]:
-        log(f"qat epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}")
-    log(f"qat: best epoch on validation {result.best['epoch']} (0 = calibrated, before QAT)")
+    # one line: the progress display (bar or log lines) has shown the epochs as they ran
+    losses = ", ".join(f"{row['train_loss']:.3f}" for row in result.history[1:])
+    log(f"qat: train loss by epoch {losses}; best epoch on validation {result.best['epoch']} "
+        "(0 = calibrated, before QAT)")
     return result.model.cpu().eval()
