@@ -8,6 +8,11 @@ BRAM18 = 294 > 280 by Yosys. So the build stage sizes the FIFOs right after the 
 FIFOs exceed ``BRAM_FIT_FRACTION`` of the board, folds again with the layers' BRAM budget lowered by the
 FIFOs' BRAM, and sizes again (the FIFOs change with the folding), at most ``MAX_ROUNDS`` folds.
 
+Before the first sizing the FIFOs' BRAM is reserved from the cycle model (flow/fifo_reserve.py: a share
+of a row of each stream): while layers + that estimate exceed the cap the fold is redone at once (a fold
+takes seconds, a sizing simulation minutes), so one sizing usually confirms the fit; the loop above is
+the fallback when the sized FIFOs take more than was reserved.
+
 Each round prints one line (layers, FIFOs, the largest FIFO). The sized depths are saved with the
 dataflow graph they belong to (rtl/fifo_depths.json), so the rtlsim stage reuses them, and estimates.json
 then counts the sized FIFOs' BRAM: the estimate is what Yosys counts.
@@ -25,6 +30,7 @@ from fpga_flow.errors import FlowError
 # model is coarser); 5 % stays for what the model misses
 BRAM_FIT_FRACTION = 0.95
 MAX_ROUNDS = 4
+RESERVE_FOLDS = 3  # folds against the cycle model's FIFO estimate before the first sizing
 FIT_FILE = "fifo_fit.json"            # written when the loop ends (an output of the build stage)
 PARTIAL_FILE = "fifo_fit.partial.json"  # the rounds so far, to resume an interrupted loop
 
@@ -68,6 +74,49 @@ def sizing_affordable(cycles_per_frame: float) -> bool:
     return cycles_per_frame * SIZING_FRAMES / RTLSIM_CYCLES_PER_S <= RTLSIM_MAX_S
 
 
+def reserve_fifos(bdir: Path, r, build, cap: float, note, rounds: list) -> tuple:
+    """Before any sizing simulation: while the layers + the FIFOs at their cycle-model depths
+    (flow/fifo_reserve.py) exceed ``cap``, fold again with the layers' BRAM lowered by that reserve, at
+    most ``RESERVE_FOLDS`` folds (a fold takes seconds, a sizing minutes). A fold may leave much of its
+    budget unused (vgg16-hcr 224: budget 205, layers 192), so a fold that fits with room is tried once
+    more at the budget its own reserve leaves, kept when it also fits and is not slower. Returns the
+    last BuildResult and the layers' budget it was folded with (None: the first fold left room)."""
+    from fpga_flow.flow.fifo_reserve import reserved_fifo_bram
+
+    def check(r, budget, tag):
+        est = reserved_fifo_bram(bdir)
+        layers = layer_bram(r.estimates)
+        line = (f"FIFO reserve {tag}: layers {layers:.0f} + FIFOs by the cycle model {est} = {layers + est:.0f} "
+                f"BRAM18 of {cap:.0f}; {r.estimates['total']['cycles_per_frame']} cycles/frame [estimate]"
+                + (f"; layers' budget {budget:.0f} BRAM18" if budget is not None else ""))
+        note(line)
+        rounds.append(line)
+        return layers, est
+
+    budget, fits = None, False
+    for i in range(1, RESERVE_FOLDS + 1):
+        layers, est = check(r, budget, i)
+        if layers + est <= cap:
+            fits = True
+            break
+        new = cap - est
+        budget = new if budget is None else min(new, budget - 1)
+        if budget < 0:
+            break
+        r = build(budget)
+    else:
+        layers, est = check(r, budget, RESERVE_FOLDS + 1)
+        fits = layers + est <= cap
+    if fits and budget is not None and cap - est > budget + 1:
+        up = cap - est
+        r2 = build(up)
+        l2, e2 = check(r2, up, "up")
+        if l2 + e2 <= cap and r2.estimates["total"]["cycles_per_frame"] <= r.estimates["total"]["cycles_per_frame"]:
+            return r2, up
+        r = build(budget)
+    return r, budget
+
+
 def fit_fifos(bdir: Path, board, build, note=print, size=None, key: str = ""):
     """Fold (``build(bram_budget)`` -> BuildResult), size the FIFOs (``size(bdir)`` -> depths; default
     rtlsim's size_fifos), re-fold until layers + FIFOs fit. Returns the last BuildResult; FlowError naming
@@ -86,12 +135,14 @@ def fit_fifos(bdir: Path, board, build, note=print, size=None, key: str = ""):
     # where an earlier (interrupted) run of this loop got to, for the same input
     budget = prev.get("bram_budget") if prev.get("key") == key else None
     r = build(budget)
+    rounds = []
+    if budget is None and sizing_affordable(r.estimates["total"]["cycles_per_frame"]):
+        r, budget = reserve_fifos(bdir, r, build, cap, note, rounds)
     if not sizing_affordable(r.estimates["total"]["cycles_per_frame"]):
         note(f"FIFOs not sized before synthesis ({r.estimates['total']['cycles_per_frame']} cycles/frame: "
              "rtlsim too slow here); their BRAM is not in the estimate")
         fit_path.write_text(json.dumps({"key": key, "bram_budget": budget, "sized": False}, indent=1))
         return r
-    rounds = []
     for rnd in range(1, MAX_ROUNDS + 1):
         depths = saved_fifo_depths(bdir)
         if depths is None:

@@ -42,6 +42,8 @@ def test_fifo_fit_refolds_until_layers_and_fifos_fit(wide_conv, tmp_path):
         return build_dataflow(wide_conv, board, out, target_fps=2000.0, quiet=True, bram_budget=bram)
 
     r = fit_fifos(out, board, build, note=lines.append, size=deep_fifos, key="k")
+    # the cycle model's FIFOs at 16x16 (a row is a few dozen words) take no BRAM: no refold before sizing
+    assert lines.pop(0).startswith("FIFO reserve 1: layers 11 + FIFOs by the cycle model 0 = 11 BRAM18 of 34")
     # [estimate] round 1: the fold's 85 % (30.6 BRAM18) holds MVAU_1's 11-BRAM18 ROM, the 4,096-word FIFOs
     # take 26 (12 in StreamingFIFO_3): 37 > 0.95 * 36; round 2 folds within 34.2 - 26 = 8.2 BRAM18 for the
     # layers: MVAU_1's weights go to LUTRAM at the same 49,152 cycles/frame
@@ -75,3 +77,47 @@ def test_fifo_fit_names_the_board_when_fifos_alone_overflow(wide_conv, tmp_path)
                                         r"layers 11 \+ sized FIFOs 26 = 37"):
         fit_fifos(out, board, build, note=lambda s: None, size=deep_fifos, key="k")
     assert not (out / "fifo_fit.json").exists()
+
+
+def test_fifo_reserve_refolds_before_the_sizing_simulation(wide_conv, tmp_path, monkeypatch):
+    """The cycle model's FIFO estimate reserves BRAM before any simulation: when layers + estimated FIFOs
+    exceed the cap the fold is redone at once, and one sizing (here returning those depths) confirms."""
+    from fpga_flow.flow import fifo_reserve
+
+    # 16 rows per FIFO (instead of about half a row) puts each FIFO at the 1,024-word cap: 5 BRAM18 in all
+    monkeypatch.setattr(fifo_reserve, "ROW_SHARES", (16.0,))
+    pz2 = load_board("Pynq-Z2")
+    board = dataclasses.replace(pz2, resources=dataclasses.replace(pz2.resources, bram18=16, bram36=8))
+    out = tmp_path / "b"
+    lines, folds, sized = [], [], []
+
+    def build(bram):
+        folds.append(bram)
+        return build_dataflow(wide_conv, board, out, target_fps=2000.0, quiet=True, bram_budget=bram)
+
+    def size(bdir):
+        sized.append(1)
+        return fifo_reserve.analytic_depths(ModelWrapper(str(bdir / "dataflow.onnx")), 16.0)
+
+    fit_fifos(out, board, build, note=lines.append, size=size, key="k")
+    # [estimate] MVAU_1's ROM (11) + the reserve (5 BRAM18 + 6 %: 6) = 17 > 0.95 * 16: refold within
+    # 15.2 - 6 = 9.2, where its weights go to LUTRAM at the same 49,152 cycles/frame; one sizing, which fits
+    assert folds == [None, pytest.approx(9.2)] and sized == [1]
+    assert [ln.split(" BRAM18")[0] for ln in lines] == [
+        "FIFO reserve 1: layers 11 + FIFOs by the cycle model 6 = 17",
+        "FIFO reserve 2: layers 0 + FIFOs by the cycle model 6 = 6",
+        "FIFO fit round 1: layers 0 + sized FIFOs 5 = 5"]
+    assert json.loads((out / "estimates.json").read_text())["total"]["cycles_per_frame"] == 49152
+
+
+def test_fifo_reserve_depths_are_a_share_of_a_row():
+    from fpga_flow.flow.fifo_reserve import row_estimate
+
+    # vgg16-hcr 224's FIFO in front of MVAU_5 (56,448 words in 56 rows, sized 1,024): at 0.45 of a row
+    # 453 -> 512 words, at 0.65 655 -> 1,024; in front of MVAU_8 (12,544 words in 28 rows, sized 220):
+    # 201 and 291 -> 201 and 512; 33 to 256 words stay as they are (round_depth); a vector stream: 2
+    assert [row_estimate(56448, 56, k) for k in (0.45, 0.65)] == [512, 1024]
+    assert [row_estimate(12544, 28, k) for k in (0.45, 0.65)] == [201, 512]
+    assert row_estimate(1000, 5, 0.5) == 100
+    assert row_estimate(176, 1, 0.5) == 2
+    assert row_estimate(10 ** 7, 10, 0.5) == 1024

@@ -90,9 +90,7 @@ def test_fold_respects_lut_budget(rng):
         fold(hw_chain(rng), small, target_fps=r_big.fps)
 
 
-@pytest.mark.parametrize("lut", [4500, pytest.param(9000, marks=pytest.mark.xfail(strict=True, reason=(
-    "known gap since the MVAU LUT model was refitted to Yosys (issue 15): at 9,000 LUTs a target of 1.04^3 x "
-    "the untargeted result fits (fitting is not monotonic in the cycle target and the search's scan misses it)")))])
+@pytest.mark.parametrize("lut", [4500, 9000])
 def test_fold_without_target_is_the_fastest_fit(rng, lut):
     """No folding that a target can reach and that fits is faster than the untargeted search's result
     (fitting is not monotonic in the cycle target, so a plain bisection can stop short)."""

@@ -51,9 +51,41 @@ BRAM18_SHAPES = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 5
 
 def bram18_count(width: int, depth: int) -> int:
     """BRAM18 primitives for a width × depth memory (best RAMB18 aspect ratio)."""
+    return bram18_layout(width, depth)[0]
+
+
+def bram18_layout(width: int, depth: int) -> tuple[int, int]:
+    """(BRAM18 primitives, primitives stacked in depth) of ``bram18_count``'s best aspect ratio: a memory
+    deeper than one primitive reads through a (depth_stack)-to-1 multiplexer per bit, in LUTs."""
     if width <= 0 or depth <= 0:
+        return 0, 0
+    n, _, d = min((math.ceil(width / w) * math.ceil(depth / d), -d, d) for w, d in BRAM18_SHAPES)
+    return n, math.ceil(depth / d)
+
+
+# Yosys synth_xilinx maps a multiplication to a DSP48 when its product is at least 9 bits wide
+# (mul2dsp's DSP_Y_MINWIDTH) and both operands at least 2 bits; a constant's trailing zeros become a
+# shift first (wreduce), so x * 96 = (x * 3) << 5 keeps only the product's upper bits in the DSP
+YOSYS_DSP_Y_MINWIDTH = 9
+
+
+def const_mul_dsp(const: int, out_bits: int) -> int:
+    """DSP48 slices Yosys gives ``x * const`` truncated to ``out_bits`` (0 or 1): none for a power of two
+    (a shift) or a product narrower than YOSYS_DSP_Y_MINWIDTH after the constant's shift. Address
+    arithmetic of the sliding-window and pooling buffers (``pa * CF``, ``ry * IFM_W``); measured on
+    vgg16-hcr 224's 13 SWGs and 5 max-pools (benchmarks/results/resource-model-vs-yosys.json)."""
+    c = int(const)
+    if c <= 1:
         return 0
-    return min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM18_SHAPES)
+    tz = (c & -c).bit_length() - 1
+    if c >> tz == 1:
+        return 0
+    return int(out_bits - tz >= YOSYS_DSP_Y_MINWIDTH)
+
+
+def clog2(n: int) -> int:
+    """Verilog's $clog2."""
+    return max(0, (int(n) - 1).bit_length())
 
 
 class PackedParam(int):

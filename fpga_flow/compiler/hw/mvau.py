@@ -9,18 +9,21 @@ from dataclasses import dataclass, field
 import numpy as np
 from qonnx.core.datatype import DataType
 
-from .base import (HWCustomOp, bram18_count, carried_weight_bits, Resources, multithreshold_count, pack_words,
-                   signed_bits_for_range, threshold_memory)
+from .base import (HWCustomOp, bram18_count, bram18_layout, carried_weight_bits, Resources, multithreshold_count,
+                   pack_words, signed_bits_for_range, threshold_memory)
 
 # DSP48E1 multiplier ports (signed): A 25 bits, B 18 bits. DSP48E2's A is 27 bits; the packing uses
 # 25 on both families (27 would add a product only at <= 2-bit operands).
 DSP_A_BITS = 25
 DSP_B_BITS = 18
 LUT_MACS = ("multiplier", "bitplane")
-# coefficients of MVAU.lut_terms (LUTs per unit of each term), fitted to Yosys (see lut_estimate)
-LUT_FIT = {"const": 0.0, "mult": 0.531, "tree": 0.506, "bitplane": 1.007, "bitplane_pe": 2.177, "acc": 3.653,
-           "lanes": 0.0, "replay": 4.374, "thresholds": 1.235, "lutrom": 0.977, "packing": 1.996,
-           "packing_signed": 0.0}
+# rom_width counts the ROM's constant columns only up to this depth (a few ms per folding)
+ROM_COLUMNS_MAX_DEPTH = 64
+# coefficients of MVAU.lut_terms (LUTs per unit of each term), fitted to Yosys (see lut_estimate;
+# benchmarks/mvau_lut_refit.py on vgg16-pruned 32x32 and vgg16-hcr 224x224 and the mvau_lut_model grid)
+LUT_FIT = {"const": 0.0, "mult": 0.482, "tree": 0.762, "bitplane": 1.402, "bitplane_pe": 0.0, "acc": 3.278,
+           "lanes": 0.217, "replay": 2.361, "thresholds": 1.294, "thresholds_shallow": 1.543, "lutrom": 0.977,
+           "rom_mux": 0.42, "packing": 0.308, "packing_signed": 1.914}
 
 
 @functools.lru_cache(maxsize=None)
@@ -256,7 +259,37 @@ class MVAU(HWCustomOp):
             return 0
         if a.mem_mode == "internal_embedded" and self.wmem() <= 128:
             return 0
-        return bram18_count(a.PE * a.SIMD * self.weight_bits(), self.wmem())
+        return bram18_count(self.rom_width(), self.wmem())
+
+    def rom_width(self) -> int:
+        """Bits of the weight word that differ between the ROM's words: Yosys drops a ROM column that is
+        the same in every word (a constant), so a one-word ROM (WMEM = 1) is no memory at all and
+        pruned channels narrow it (vgg16-pruned 32x32: MVAU_0/1 one word deep, 0 BRAM18 where the full
+        width gives 48 and 64; MVAU_2, 4 words: 499 of 576 bits vary, 14 BRAM18). Counted for ROMs of
+        at most ``ROM_COLUMNS_MAX_DEPTH`` words; deeper ones have all columns varying in practice."""
+        a = self.attrs
+        full = a.PE * a.SIMD * self.weight_bits()
+        if self.wmem() > ROM_COLUMNS_MAX_DEPTH:
+            return full
+        c = self.__dict__.setdefault("_cache", {})
+        key = ("romw", a.PE, a.SIMD)
+        if key not in c:
+            wb = self.weight_bits()
+            words = self.weight_words() & ((1 << wb) - 1)
+            bits = (words[:, :, None] >> np.arange(wb)) & 1
+            c[key] = int((bits.min(axis=0) != bits.max(axis=0)).sum())
+        return c[key]
+
+    def weight_bit_density(self) -> float:
+        """Share of one bits in the weights (W_BITS-bit two's complement); the LUT MACs of constant
+        weights (a one-word ROM) cost about this share of those of variable ones."""
+        c = self.__dict__.setdefault("_cache", {})
+        if "dens" not in c:
+            wb = self.weight_bits()
+            u = self.W() & ((1 << wb) - 1)
+            ones = sum(int(((u >> b) & 1).sum()) for b in range(wb))
+            c["dens"] = ones / max(1, u.size * wb)
+        return c["dens"]
 
     def threshold_variety(self) -> float:
         """0 when every output channel has the same thresholds, 1 when all differ: Yosys folds a
@@ -270,6 +303,23 @@ class MVAU(HWCustomOp):
             c["tvar"] = (len(np.unique(t, axis=0)) - 1) / (t.shape[0] - 1)
         return c["tvar"]
 
+    def threshold_rom_columns(self) -> int:
+        """Bits of hls/mvau.v's threshold word (PE·N_THR·THR_BITS, one word per channel fold) that differ
+        between its NF words: Yosys folds a constant column into the search logic (untrained BatchNorm
+        with every channel alike, clipped thresholds, one-word ROMs)."""
+        t = self.T()
+        if t is None:
+            return 0
+        a = self.attrs
+        c = self.__dict__.setdefault("_cache", {})
+        key = ("thrw", a.PE)
+        if key not in c:
+            tb = self.thr_bits()
+            u = t.reshape(a.MH // a.PE, -1) & ((1 << tb) - 1)
+            bits = (u[:, :, None] >> np.arange(tb)) & 1
+            c[key] = int((bits.min(axis=0) != bits.max(axis=0)).sum())
+        return c[key]
+
     def lut_terms(self) -> dict[str, float]:
         """The LUT model's terms before their LUT_FIT coefficients (see lut_estimate)."""
         a = self.attrs
@@ -281,25 +331,38 @@ class MVAU(HWCustomOp):
         bitplane = on_lut and a.lut_mac == "bitplane"
         pw = W + A + (0 if on_lut else 1)  # product width (hls/mvau.v PW)
         n_thr = 2 ** self.act_bits() - 1 if self.has_activation() else 0
+        NF, SF = a.MH // P, a.MW // Q
+        on_chip = a.mem_mode != "external"
+        # a one-word ROM is constants: the LUT MACs shrink to the weights' one bits
+        dens = self.weight_bit_density() if on_chip and self.wmem() == 1 else 1.0
         mult_products = P * Q if on_lut and not bitplane else 0
         if k > 1 and P % k == 1:  # the lone last PE of a packed layer: LUT multipliers (dsp_count)
             mult_products += Q
+        thr = self.threshold_rom_columns()
+        rom_w = self.rom_width() if on_chip else 0
+        n_bram, stack = bram18_layout(rom_w, self.wmem()) if self.bram_estimate() else (0, 0)
         return {
             "const": 1.0,
-            "mult": mult_products * (W * A) ** 1.4,
+            "mult": mult_products * (W * A) ** 1.4 * dens,
             "tree": 0.0 if bitplane else P * Q * (pw + lg),
-            "bitplane": P * Q * A * (W + 1) if bitplane else 0.0,
+            "bitplane": P * Q * A * (W + 1) * dens if bitplane else 0.0,
             "bitplane_pe": P * A * (pw + lg) if bitplane else 0.0,  # the planes' shifted sum
             "acc": P * self.acc_bits(),
             "lanes": Q * A,  # input register and the replay multiplexer
-            # the replay buffer (SF words): LUTRAM, 64 words per LUT and bit (none when NF = 1)
-            "replay": Q * A * math.ceil(a.MW // Q / 64) if a.MH > P else 0.0,
-            "thresholds": P * n_thr * self.thr_bits() * self.threshold_variety(),
+            # the replay buffer (SF words of SIMD·A bits, none when NF = 1): RAM32M (32 words x 6 bits in
+            # 4 LUTs) up to 32 words, else RAM64M (64 x 3) per 64 words
+            "replay": Q * A * (2 / 3 if SF <= 32 else 4 / 3 * math.ceil(SF / 64)) if NF > 1 else 0.0,
+            # per PE and threshold a comparator and its ROM column (as far as the channels' thresholds
+            # differ); a ROM of <= 2 words (NF <= 2) merges into the comparators' LUTs
+            "thresholds": thr if NF > 2 else 0.0,
+            "thresholds_shallow": thr if NF <= 2 else 0.0,
             # a LUT6 per 64 words and bit; deeper than 256 words (a LUT6 + MUXF7/F8 tree) the depth
             # multiplexer takes LUTs too: Yosys on mvau_ctrl's ROM, 1.25-1.37x the LUT6 count at 512 to 2,304
             # words (36 bits x 1,024 words: 720 LUTs for 576 LUT6; benchmarks/results/lutrom-yosys.jsonl)
-            "lutrom": (P * Q * W * math.ceil(self.wmem() / 64) * (1.3 if self.wmem() > 256 else 1.0)
-                       if a.ram_style == "distributed" and a.mem_mode != "external" else 0.0),
+            "lutrom": (rom_w * math.ceil(self.wmem() / 64) * (1.3 if self.wmem() > 256 else 1.0)
+                       if a.ram_style == "distributed" and on_chip else 0.0),
+            # a ROM in BRAM deeper than one primitive: a (stack)-to-1 read multiplexer per bit
+            "rom_mux": rom_w * (stack - 1) if n_bram else 0.0,
             "packing": Q * (A + 1 + lg) + P * (pw + lg) if k > 1 else 0.0,
             "packing_signed": ((P - math.ceil(P / k)) * Q * (W + A + 1)
                                if k > 1 and self.input_datatype().signed() else 0.0),
@@ -307,14 +370,16 @@ class MVAU(HWCustomOp):
 
     def lut_estimate(self) -> float:
         """LUTs of hls/mvau.v: Σ LUT_FIT[term] · lut_terms()[term], the coefficients a least-squares
-        fit (relative error) to Yosys ``synth_xilinx`` counts of vgg16-pruned's MVAUs and a grid of
-        W4A4/W8A8 MVAUs, LUT and packed DSP MACs (benchmarks/mvau_lut_model.py,
-        benchmarks/results/mvau-lut-model-*.json). Terms: per LUT multiplier (W·A)^1.4; per product
-        its adder-tree leaf (PW + log2 SIMD bits) or, for bit-plane MACs, A planes of W+1-bit leaves;
-        per PE the accumulator and the thresholds (their ROM and search multiplexers, as far as the
-        channels' thresholds differ); weights in LUTs (ram_style=distributed: a ROM of logic, about
-        one LUT per 64 bits, 1.3 deeper than 256 words); for packed DSPs the shared input-sum tree and
-        one subtractor per PE, and for signed inputs the borrow fix of every field but the lowest of each slice."""
+        fit (relative error) to Yosys ``synth_xilinx`` counts of the MVAUs of two synthesized builds
+        (vgg16-pruned 32x32, vgg16-hcr 224x224) and, at half weight, a grid of W4A4/W8A8 MVAUs with
+        random weights (benchmarks/mvau_lut_refit.py, benchmarks/mvau_lut_model.py). Terms: per LUT
+        multiplier (W·A)^1.4; per product its adder-tree leaf (PW + log2 SIMD bits) or, for bit-plane
+        MACs, A planes of W+1-bit leaves (both scaled by the weights' one bits when a one-word ROM makes
+        them constants); per PE the accumulator; the threshold ROM's varying columns (with their search
+        multiplexers); the replay buffer in LUTRAM; weights in LUTs (ram_style=distributed: a ROM of
+        logic, about one LUT per 64 bits, 1.3 deeper than 256 words) or, in BRAMs stacked in depth,
+        their read multiplexer; for packed DSPs the shared input-sum tree and one subtractor per PE,
+        and for signed inputs the borrow fix of every field but the lowest of each slice."""
         t = self.lut_terms()
         return sum(LUT_FIT[k] * v for k, v in t.items())
 

@@ -82,8 +82,13 @@ class StreamingFIFO(HWCustomOp):
         n = fifo_bram18(w, d, self.effective_ram_style())
         if n:
             return Resources(lut=30.0, ff=float(2 * w + 40), bram18=n)
-        # SRL16/32-based FIFO: one LUT per bit per 32 entries
-        return Resources(lut=float(w * math.ceil(d / 32) + 20), ff=float(w + 20))
+        if d <= 32:  # SRL16/32-based FIFO: one LUT per bit per 32 entries
+            return Resources(lut=float(w * math.ceil(d / 32) + 20), ff=float(w + 20))
+        # LUTRAM: Yosys takes RAM64M (64 words x 3 bits, 4 LUTs) and a (d/64)-to-1 read multiplexer per
+        # bit (252 x 220: 336 RAM64M + 252 LUT6 = 1,639 LUTs; 8 x 1,024: 304; vgg16-hcr 224)
+        banks = math.ceil(d / 64)
+        lut = 4 * banks * math.ceil(w / 3) + (w * math.ceil((banks - 1) / 3) if banks > 1 else 0) + 30 + 2 * math.log2(d)
+        return Resources(lut=float(lut), ff=float(w + 20))
 
     def rtl_parameters(self):
         return {"WIDTH": self.instream_width(), "DEPTH": self.get_nodeattr("depth"),
@@ -135,8 +140,22 @@ class StreamingDataWidthConverter(HWCustomOp):
         return 0
 
     def resource_estimate(self):
-        w = max(self.instream_width(), self.outstream_width())
-        return Resources(lut=float(w + 20), ff=float(2 * w + 10))
+        i, o = self.instream_width(), self.outstream_width()
+        w = max(i, o)
+        # hls/dwc.v by case (Yosys on vgg16-pruned and vgg16-hcr): gathering (OUT a multiple of IN) is
+        # a register loaded in place, a few LUTs of control; splitting (IN a multiple of OUT) a shift
+        # register, one LUT per input bit; any other ratio a buffer of IN + OUT bits loaded through a
+        # shifter with a variable offset (16 -> 72: 497 LUTs, 32 -> 36: 259)
+        if i == o:
+            lut = 0.0
+        elif o % i == 0:
+            lut = 6.0
+        elif i % o == 0:
+            lut = float(i + 8)
+        else:
+            bw = i + o
+            lut = 0.6 * bw * (math.ceil(math.log2(bw + 1)) + 1)
+        return Resources(lut=lut, ff=float(2 * w + 10))
 
     def rtl_parameters(self):
         n = int(np.prod(self.normal_input_shape())) // self.in_fold()

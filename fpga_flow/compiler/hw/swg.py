@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .base import PassThroughStreamOp, Resources, bram18_count
+from .base import PassThroughStreamOp, Resources, bram18_count, clog2, const_mul_dsp
 
 
 @dataclass
@@ -155,16 +155,36 @@ class ConvolutionInputGenerator(PassThroughStreamOp):
             lut = 150 + lutram + kh * kw * px
             ff = 100 + (2 * kw - 1) * kh * px + 2 * px
             return Resources(lut=float(lut), ff=float(ff), bram18=bram)
-        # line buffer: BRAM18 when > 1 kbit per SIMD lane, else LUTRAM (64 bits per LUT)
-        if a.ram_style != "distributed" and bits > 4096:
-            width = self.instream_width()
-            bram = bram18_count(width, math.ceil(bits / max(width, 1)))
-            lutram = 0
+        # hls/swg.v: a circular buffer of D pixels (BUF_WORDS words of SIMD·BITS bits) with a registered
+        # read; it has no RAM_STYLE, so Yosys takes BRAM for it whenever it holds more than 4 kbit (and
+        # is over 32 words), whatever the node's ram_style (vgg16-hcr 224: 11 BRAM18 in 7 SWGs the fold
+        # had set to distributed). LUTs: control, address counters that grow with the image, the
+        # output register; three address products that may become DSPs (const_mul_dsp).
+        words, width = self.buffer_words(), self.instream_width()
+        if words > 32 and words * width > 4096:
+            bram, lutram = bram18_count(width, words), 0
         else:
-            bram, lutram = 0, math.ceil(bits / 64)
-        lut = 150 + lutram + 2 * self.instream_width()
-        ff = 100 + 2 * self.instream_width()
-        return Resources(lut=float(lut), ff=float(ff), bram18=bram)
+            bram, lutram = 0, math.ceil(words * width / 64)
+        H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
+        lut = 130 + lutram + 2 * width + 8 * math.log2(max(2, H * W))
+        ff = 100 + 2 * width
+        return Resources(lut=float(lut), ff=float(ff), bram18=bram, dsp=self.address_dsps())
+
+    def buffer_words(self) -> int:
+        """hls/swg.v's BUF_WORDS: D = min((K_H+STRIDE_H-2)·IFM_W + 2·K_W, IFM_H·IFM_W) pixels of CF words."""
+        H, W, kh, kw, sh, sw, *_ = self.dims()
+        cf = self.get_nodeattr("IFMChannels") // self.get_nodeattr("SIMD")
+        return min((kh + sh - 2) * W + 2 * kw, H * W) * cf
+
+    def address_dsps(self) -> int:
+        """DSP48s Yosys makes of hls/swg.v's address products ``ry * IFM_W`` (LW bits) and the read and
+        write ``pa * CF`` (AW bits)."""
+        H, W, kh, kw, sh, sw, *_ = self.dims()
+        cf = self.get_nodeattr("IFMChannels") // self.get_nodeattr("SIMD")
+        d = min((kh + sh - 2) * W + 2 * kw, H * W)
+        lw = clog2(H * W + d + 2) + 1
+        aw = max(1, clog2(d * cf))
+        return const_mul_dsp(W, lw) + 2 * const_mul_dsp(cf, aw)
 
     def rtl_parameters(self):
         H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()

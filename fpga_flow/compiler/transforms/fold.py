@@ -28,6 +28,11 @@ from fpga_flow.errors import FlowError
 RES_KEYS = ("lut", "ff", "dsp", "bram18", "uram")
 # weights of one MVAU in LUTRAM at most this share of the board's LUTs (choose_ram_style keeps 1 %)
 LUTRAM_LAYER_SHARE = 0.04
+# share of the board's DSP slices the fold may use: the DSP estimate is Yosys' count layer by layer
+# (the MVAUs' slices and the address products of SWGs and max-pools: vgg16-pruned 181 = 181, vgg16-hcr
+# 224 210 = 210, benchmarks/results/resource-model-vs-yosys.json), so it needs none of the margin the
+# coarser LUT model keeps (as BRAM: flow/fifo_fit.py BRAM_FIT_FRACTION)
+DSP_FIT_FRACTION = 0.95
 
 
 @lru_cache(maxsize=None)
@@ -324,6 +329,8 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
     budget = board.budget()
     if bram_budget is not None:  # the caps below are budget * budget_fraction
         budget["bram18"] = max(0.0, float(bram_budget)) / budget_fraction
+    if budget_fraction < DSP_FIT_FRACTION:
+        budget["dsp"] = budget.get("dsp", 0) * DSP_FIT_FRACTION / budget_fraction
     hp = getattr(board, "axi_hp_width", 64)
     mvaus = [(n, op) for n, op in ops if n.op_type in MVAU_OP_TYPES]
 
@@ -343,7 +350,8 @@ def fold(model: ModelWrapper, board, target_fps: float | None = None, budget_fra
             op.set_nodeattr("SIMD", lut_fold[1])
             if r_d.dsp > 0 and lut_l > r_d.lut:
                 cands.append(((lut_l - r_d.lut) / r_d.dsp, r_d.dsp, op, dsp_fold))
-        used = 0
+        # slices the other layers take (address products of SWGs and max-pools) are not the MVAUs'
+        used = sum(op.resource_estimate().dsp for n, op in ops if n.op_type not in MVAU_OP_TYPES)
         for _, d, op, dsp_fold in sorted(cands, key=lambda c: -c[0]):
             if used + d <= budget.get("dsp", 0) * budget_fraction:
                 op.set_nodeattr("resType", "dsp")
