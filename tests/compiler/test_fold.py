@@ -108,11 +108,13 @@ def test_fold_budget_too_small_even_folded(rng):
 
 
 def test_lutram_weights_when_bram_too_small(rng):
-    """576x96 weights (221 Kbit) on a board without BRAM: LUTRAM holds them (about 3,500 LUTs), faster
-    than streaming them from DRAM (streaming: tests/compiler/test_fold_wmem.py)."""
-    b = board_with(bram18=0, bram36=0)
+    """576x96 weights (221 Kbit) on a board with 2 BRAM18: LUTRAM holds them (about 3,500 LUTs), faster
+    than streaming them from DRAM (streaming: tests/compiler/test_fold_wmem.py). The one BRAM18 used is
+    the SWG's line buffer, which hls/swg.v builds in BRAM whatever its ram_style."""
+    b = board_with(bram18=2, bram36=1)
     m, r = fold(hw_chain(rng, C=64, F=96), b)
-    assert r.external == [] and r.fits and r.resources.bram18 == 0
+    swg = getCustomOp(m.get_node_from_name("ConvolutionInputGenerator_0")).resource_estimate()
+    assert r.external == [] and r.fits and r.resources.bram18 == swg.bram18 == 1
     op = getCustomOp(m.get_node_from_name("MVAU_0"))
     assert op.get_nodeattr("ram_style") == "distributed" and op.get_nodeattr("mem_mode") == "internal_decoupled"
 
