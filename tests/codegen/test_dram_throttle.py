@@ -96,7 +96,10 @@ def test_fold_counts_the_dram_link():
 
     from ..compiler.test_fold import board_with, hw_chain
 
-    slow_link = replace(board_with(bram18=0, bram36=0), dram=DramLink(type="test", peak_mb_s=20.0, derating=1.0))
+    # 2 BRAM18 (the SWG's line buffer, which hls/swg.v builds in BRAM) and 6,000 LUTs: no room for the
+    # weights on chip, in BRAM or LUTRAM (at 8,000 LUTs they go to LUTRAM)
+    slow_link = replace(board_with(bram18=2, bram36=1, lut=6000),
+                        dram=DramLink(type="test", peak_mb_s=20.0, derating=1.0))
     m, res = fold(hw_chain(np.random.default_rng(0), C=64, F=96), slow_link)  # 0.2 B/cycle
     ops = hw_ops(m)
     streamed = [op for n, op in ops if n.op_type == "MVAU" and op.get_nodeattr("mem_mode") == "external"]
