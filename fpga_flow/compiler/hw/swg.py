@@ -76,11 +76,18 @@ class ConvolutionInputGenerator(PassThroughStreamOp):
                 out[:, :, :, i, j, :] = xp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :]
         return out.reshape(1, oh, ow, kh * kw * C)
 
+    def buffer_pixels(self) -> int:
+        """Pixels held ahead of the windows: swg_pw.v's line buffer, or hls/swg.v's circular buffer
+        D = min((K_H+STRIDE_H-2)·IFM_W + 2·K_W, IFM_H·IFM_W)."""
+        H, W, kh, kw, sh, *_ = self.dims()
+        return (kh - 1) * W + kw if self.parallel() else min(H * W, (kh + sh - 2) * W + 2 * kw)
+
+    def channel_fold(self) -> int:
+        return self.get_nodeattr("IFMChannels") // self.get_nodeattr("SIMD")
+
     def buffered_input_words(self) -> int:
         """Input words held ahead of the windows: swg.v's circular pixel buffer, swg_pw.v's line buffer."""
-        H, W, kh, kw, sh, sw, pt, pl, pb, pr, oh, ow = self.dims()
-        pixels = (kh - 1) * W + kw if self.parallel() else min(H * W, (kh + sh - 2) * W + 2 * kw)
-        return pixels * (self.get_nodeattr("IFMChannels") // self.get_nodeattr("SIMD")) + 4
+        return self.buffer_pixels() * self.channel_fold() + 4
 
     def parallel(self) -> bool:
         return bool(self.get_nodeattr("parallel_window"))
@@ -171,17 +178,14 @@ class ConvolutionInputGenerator(PassThroughStreamOp):
         return Resources(lut=float(lut), ff=float(ff), bram18=bram, dsp=self.address_dsps())
 
     def buffer_words(self) -> int:
-        """hls/swg.v's BUF_WORDS: D = min((K_H+STRIDE_H-2)·IFM_W + 2·K_W, IFM_H·IFM_W) pixels of CF words."""
-        H, W, kh, kw, sh, sw, *_ = self.dims()
-        cf = self.get_nodeattr("IFMChannels") // self.get_nodeattr("SIMD")
-        return min((kh + sh - 2) * W + 2 * kw, H * W) * cf
+        """hls/swg.v's BUF_WORDS: D pixels (``buffer_pixels``) of CF words."""
+        return self.buffer_pixels() * self.channel_fold()
 
     def address_dsps(self) -> int:
         """DSP48s Yosys makes of hls/swg.v's address products ``ry * IFM_W`` (LW bits) and the read and
         write ``pa * CF`` (AW bits)."""
-        H, W, kh, kw, sh, sw, *_ = self.dims()
-        cf = self.get_nodeattr("IFMChannels") // self.get_nodeattr("SIMD")
-        d = min((kh + sh - 2) * W + 2 * kw, H * W)
+        H, W, *_ = self.dims()
+        cf, d = self.channel_fold(), self.buffer_pixels()
         lw = clog2(H * W + d + 2) + 1
         aw = max(1, clog2(d * cf))
         return const_mul_dsp(W, lw) + 2 * const_mul_dsp(cf, aw)
