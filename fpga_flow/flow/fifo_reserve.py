@@ -41,8 +41,8 @@ def row_estimate(words_per_frame: int, rows: int, share: float) -> int:
     return min(RESERVE_CAP, round_depth(int(share * words_per_frame / rows)))
 
 
-def analytic_depths(model, share: float) -> dict[str, int]:
-    """Estimated depth of each FIFO codegen builds for ``model`` (stage name -> words)."""
+def fifo_streams(model) -> dict[str, tuple[int, int]]:
+    """Each FIFO codegen builds for ``model``: stage name -> (words per frame, image rows of its stream)."""
     from qonnx.custom_op.registry import getCustomOp
 
     from fpga_flow.codegen import build_chain
@@ -52,9 +52,15 @@ def analytic_depths(model, share: float) -> dict[str, int]:
     for s in build_chain(model, {}).fifos():
         n = nodes.get((s.node or "").split("+")[0])
         shape = getCustomOp(n).normal_input_shape() if n is not None else ()
-        rows = int(shape[1]) if len(shape) == 4 else 1
-        out[s.name] = row_estimate(int(s.in_words), rows, share)
+        out[s.name] = (int(s.in_words), int(shape[1]) if len(shape) == 4 else 1)
     return out
+
+
+def analytic_depths(model, share: float, streams: dict[str, tuple[int, int]] | None = None) -> dict[str, int]:
+    """Estimated depth of each FIFO codegen builds for ``model`` (stage name -> words); ``streams``:
+    ``fifo_streams(model)`` when already known."""
+    streams = fifo_streams(model) if streams is None else streams
+    return {name: row_estimate(words, rows, share) for name, (words, rows) in streams.items()}
 
 
 def reserved_fifo_bram(bdir: Path) -> int:
@@ -65,5 +71,6 @@ def reserved_fifo_bram(bdir: Path) -> int:
     from fpga_flow.flow.fifo_fit import sized_fifo_bram
 
     model = ModelWrapper(str(Path(bdir) / "dataflow.onnx"))
-    n = [sum(sized_fifo_bram(bdir, analytic_depths(model, k)).values()) for k in ROW_SHARES]
+    streams = fifo_streams(model)
+    n = [sum(sized_fifo_bram(bdir, analytic_depths(model, k, streams)).values()) for k in ROW_SHARES]
     return math.ceil(sum(n) / len(n) * (1 + RESERVE_MARGIN))
